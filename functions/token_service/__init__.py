@@ -1,0 +1,1 @@
+"""token-service: JWT access and refresh tokens on AWS Lambda."""

@@ -1,0 +1,69 @@
+"""Settings from the environment, read once per execution environment.
+
+`template.yaml` declares every variable below; `Settings.from_environment` is the only
+place that reads them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+
+
+class ConfigurationError(RuntimeError):
+    """The function's environment is missing or malformed: a deployment fault."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    issuer: str
+    audience: str
+    access_token_ttl: int
+    refresh_token_ttl: int
+    access_keys_parameter: str
+    refresh_keys_parameter: str
+    sessions_table: str
+    cookie_secure: bool
+    keys_max_age: int
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] = os.environ) -> Settings:
+        return cls(
+            issuer=_text(environ, "TOKEN_ISSUER"),
+            audience=_text(environ, "TOKEN_AUDIENCE"),
+            access_token_ttl=_seconds(environ, "ACCESS_TOKEN_TTL"),
+            refresh_token_ttl=_seconds(environ, "REFRESH_TOKEN_TTL"),
+            access_keys_parameter=_text(environ, "ACCESS_KEYS_PARAMETER"),
+            refresh_keys_parameter=_text(environ, "REFRESH_KEYS_PARAMETER"),
+            sessions_table=_text(environ, "SESSIONS_TABLE"),
+            cookie_secure=_flag(environ, "COOKIE_SECURE"),
+            keys_max_age=_seconds(environ, "KEYS_MAX_AGE"),
+        )
+
+
+@cache
+def settings() -> Settings:
+    return Settings.from_environment()
+
+
+def _text(environ: Mapping[str, str], name: str) -> str:
+    value = environ.get(name, "").strip()
+    if not value:
+        raise ConfigurationError(f"environment variable {name} is not set")
+    return value
+
+
+def _seconds(environ: Mapping[str, str], name: str) -> int:
+    raw = _text(environ, name)
+    if not raw.isdigit() or int(raw) <= 0:
+        raise ConfigurationError(f"environment variable {name} must be a positive number of seconds")
+    return int(raw)
+
+
+def _flag(environ: Mapping[str, str], name: str) -> bool:
+    raw = _text(environ, name).lower()
+    if raw not in ("true", "false"):
+        raise ConfigurationError(f"environment variable {name} must be true or false")
+    return raw == "true"

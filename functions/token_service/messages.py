@@ -1,0 +1,22 @@
+"""Every message the API answers with: the reference tutorial's contract plus our additions."""
+
+ISSUED = "Token이 정상적으로 발급되었습니다."
+REFRESHED = "Access Token을 새롭게 발급하였습니다."
+HEALTH = "Hello Token!"
+
+
+def validated(user_id: str) -> str:
+    return f"{user_id}의 Payload를 가진 Token이 성공적으로 인증되었습니다."
+
+
+ACCESS_TOKEN_MISSING = "Access Token이 존재하지 않습니다."
+ACCESS_TOKEN_INVALID = "Access Token이 유효하지 않습니다."
+REFRESH_TOKEN_MISSING = "Refresh Token이 존재하지 않습니다."
+REFRESH_TOKEN_INVALID = "Refresh Token이 유효하지 않습니다."
+REFRESH_SESSION_UNKNOWN = "Refresh Token의 정보가 서버에 존재하지 않습니다."
+
+BODY_NOT_JSON_OBJECT = "요청 본문은 JSON 객체여야 합니다."
+BODY_TOO_LARGE = "요청 본문이 너무 큽니다."
+ID_INVALID = "id는 제어 문자가 없는 1자 이상 128자 이하의 문자열이어야 합니다."
+DEPENDENCY_UNAVAILABLE = "일시적으로 서비스를 이용할 수 없습니다. 잠시 후 다시 시도해 주세요."
+INTERNAL_ERROR = "서버 내부 오류가 발생했습니다."

@@ -1,0 +1,139 @@
+"""The domain: login sessions that hand out access and refresh tokens.
+
+Every key ring is read before anything is written, and tokens are minted before the session
+write that makes them valid, so a failing dependency never leaves a stored session without
+its tokens or tokens without their session.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from aws_lambda_powertools.utilities.parameters import SSMProvider
+
+from token_service import aws
+from token_service.config import Settings, settings
+from token_service.errors import InvalidToken
+from token_service.keys import KeyRing, KeyRingStore
+from token_service.sessions import ACTIVE, Session, SessionStore
+from token_service.tokens import TokenCodec, TokenUse, VerifiedToken
+
+
+@dataclass(frozen=True, slots=True)
+class Client:
+    """Who asked for a session, as the API saw them; stored for the session's owner to review."""
+
+    ip: str
+    user_agent: str
+
+
+@dataclass(frozen=True, slots=True)
+class TokenPair:
+    access_token: str
+    access_max_age: int
+    refresh_token: str
+    refresh_max_age: int
+
+
+class AccessValidator:
+    """GET /tokens/validate: stateless, needs the access ring only."""
+
+    def __init__(self, settings: Settings, keys: KeyRingStore) -> None:
+        self._ring_name = settings.access_keys_parameter
+        self._keys = keys
+        self._codec = TokenCodec(TokenUse.ACCESS, settings.issuer, settings.audience)
+
+    def validate(self, access_token: str) -> VerifiedToken:
+        return self._codec.verify(self._keys.ring(self._ring_name), access_token)
+
+
+class LoginSessions:
+    """The session routes: both rings and the session table."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        keys: KeyRingStore,
+        sessions: SessionStore,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.settings = settings
+        self._keys = keys
+        self._sessions = sessions
+        self._clock = clock
+        self._access = TokenCodec(TokenUse.ACCESS, settings.issuer, settings.audience)
+        self._refresh = TokenCodec(TokenUse.REFRESH, settings.issuer, settings.audience)
+
+    def issue(self, user_id: str, client: Client) -> TokenPair:
+        now = self._now()
+        access_ring, refresh_ring = self._rings()
+        session = Session(
+            session_id=_new_id(),
+            user_id=user_id,
+            current_token_id=_new_id(),
+            status=ACTIVE,
+            ip=client.ip,
+            user_agent=client.user_agent,
+            created_at=now,
+            rotated_at=now,
+            expires_at=now + self.settings.refresh_token_ttl,
+        )
+        tokens = self._mint_pair(access_ring, refresh_ring, session, now)
+        self._sessions.create(session)
+        return tokens
+
+    def refresh(self, refresh_token: str) -> TokenPair:
+        """Rotate: the presented refresh token is spent and a new pair is returned."""
+        now = self._now()
+        access_ring, refresh_ring = self._rings()
+        presented = self._refresh.verify(refresh_ring, refresh_token)
+        if presented.session_id is None:
+            raise InvalidToken("refresh token names no session")
+        session = self._sessions.rotate(presented.session_id, presented.token_id, _new_id(), now)
+        return self._mint_pair(access_ring, refresh_ring, session, now)
+
+    def _mint_pair(self, access_ring: KeyRing, refresh_ring: KeyRing, session: Session, now: int) -> TokenPair:
+        access_ttl = self.settings.access_token_ttl
+        access_token = self._access.mint(
+            access_ring, user_id=session.user_id, token_id=_new_id(), issued_at=now, expires_at=now + access_ttl
+        )
+        refresh_token = self._refresh.mint(
+            refresh_ring,
+            user_id=session.user_id,
+            token_id=session.current_token_id,
+            issued_at=now,
+            expires_at=session.expires_at,
+            session_id=session.session_id,
+        )
+        return TokenPair(access_token, access_ttl, refresh_token, session.expires_at - now)
+
+    def _rings(self) -> tuple[KeyRing, KeyRing]:
+        return (
+            self._keys.ring(self.settings.access_keys_parameter),
+            self._keys.ring(self.settings.refresh_keys_parameter),
+        )
+
+    def _now(self) -> int:
+        return int(self._clock())
+
+
+def _new_id() -> str:
+    return secrets.token_urlsafe(16)
+
+
+def access_validator() -> AccessValidator:
+    config = settings()
+    return AccessValidator(config, _key_store(config, [config.access_keys_parameter]))
+
+
+def login_sessions() -> LoginSessions:
+    config = settings()
+    keys = _key_store(config, [config.access_keys_parameter, config.refresh_keys_parameter])
+    return LoginSessions(config, keys, SessionStore(aws.dynamodb_client(), config.sessions_table))
+
+
+def _key_store(config: Settings, names: list[str]) -> KeyRingStore:
+    return KeyRingStore(SSMProvider(boto3_client=aws.ssm_client()), names, config.keys_max_age)

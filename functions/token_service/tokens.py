@@ -1,0 +1,108 @@
+"""Minting and verifying the service's JWTs with pyjwt.
+
+HS256 only, pinned on decode. Access and refresh tokens are signed from separate key rings
+and carry a `token_use` claim that is checked, so neither can stand in for the other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+import jwt
+
+from token_service.errors import InvalidToken
+from token_service.keys import KeyRing
+
+ALGORITHM = "HS256"
+# Tokens are minted by the same service on NTP-synced hosts: a small skew allowance suffices.
+CLOCK_SKEW_SECONDS = 5
+# Our tokens are well under 1 KiB; anything far larger is rejected before it is parsed.
+MAX_TOKEN_LENGTH = 4096
+COMMON_CLAIMS = ("id", "sub", "iat", "exp", "jti", "iss", "aud", "token_use")
+
+
+class TokenUse(StrEnum):
+    ACCESS = "access"
+    REFRESH = "refresh"
+
+
+@dataclass(frozen=True, slots=True)
+class VerifiedToken:
+    user_id: str
+    token_id: str
+    expires_at: int
+    session_id: str | None = None
+
+
+class TokenCodec:
+    """Mints and verifies the tokens of one use (access or refresh)."""
+
+    def __init__(self, use: TokenUse, issuer: str, audience: str) -> None:
+        self._use = use
+        self._issuer = issuer
+        self._audience = audience
+        self._required = COMMON_CLAIMS + (("sid",) if use is TokenUse.REFRESH else ())
+
+    def mint(
+        self,
+        ring: KeyRing,
+        *,
+        user_id: str,
+        token_id: str,
+        issued_at: int,
+        expires_at: int,
+        session_id: str | None = None,
+    ) -> str:
+        claims: dict[str, object] = {
+            "id": user_id,
+            "sub": user_id,
+            "iat": issued_at,
+            "exp": expires_at,
+            "jti": token_id,
+            "iss": self._issuer,
+            "aud": self._audience,
+            "token_use": self._use.value,
+        }
+        if session_id is not None:
+            claims["sid"] = session_id
+        return jwt.encode(claims, ring.signing_key, algorithm=ALGORITHM, headers={"kid": ring.current_kid})
+
+    def verify(self, ring: KeyRing, token: str) -> VerifiedToken:
+        if len(token) > MAX_TOKEN_LENGTH:
+            raise InvalidToken("token is too long")
+        try:
+            kid = jwt.get_unverified_header(token).get("kid")
+            key = ring.verification_key(kid) if isinstance(kid, str) else None
+            if key is None:
+                raise InvalidToken("token names no known key")
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=[ALGORITHM],
+                audience=self._audience,
+                issuer=self._issuer,
+                leeway=CLOCK_SKEW_SECONDS,
+                options={"require": list(self._required)},
+            )
+        except jwt.PyJWTError as error:
+            raise InvalidToken(type(error).__name__) from error
+        return self._checked(claims)
+
+    def _checked(self, claims: dict[str, object]) -> VerifiedToken:
+        user_id, token_id, session_id = claims["id"], claims["jti"], claims.get("sid")
+        if claims["token_use"] != self._use.value:
+            raise InvalidToken("token is of the wrong use")
+        if not isinstance(user_id, str) or claims["sub"] != user_id or not isinstance(token_id, str):
+            raise InvalidToken("token's subject claims are malformed")
+        if self._use is TokenUse.REFRESH and not isinstance(session_id, str):
+            raise InvalidToken("refresh token's session claim is malformed")
+        expires_at = claims["exp"]
+        if not isinstance(expires_at, int | float):
+            raise InvalidToken("token's expiry is malformed")
+        return VerifiedToken(
+            user_id=user_id,
+            token_id=token_id,
+            expires_at=int(expires_at),
+            session_id=session_id if isinstance(session_id, str) else None,
+        )
