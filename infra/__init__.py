@@ -1,0 +1,1 @@
+"""Operations around the service: key-ring commands and the local stack."""

@@ -1,0 +1,38 @@
+"""Create the template's table and the stage's key rings on an AWS endpoint (moto, in tests and locally)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from infra import keys
+from infra.template import Template
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_ssm import SSMClient
+
+SESSIONS_TABLE = "SessionsTable"
+_CREATE_TABLE_PROPERTIES = ("BillingMode", "AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes")
+
+
+def create_table(
+    dynamodb: DynamoDBClient, template: Template, table_name: str, logical_id: str = SESSIONS_TABLE
+) -> None:
+    """The table exactly as the template declares it: keys, indexes, encryption, TTL and PITR."""
+    properties = template.resolve(template.resources[logical_id]["Properties"])
+    request: dict[str, Any] = {key: properties[key] for key in _CREATE_TABLE_PROPERTIES if key in properties}
+    if "SSESpecification" in properties:  # CloudFormation's SSEEnabled is the API's Enabled
+        request["SSESpecification"] = {"Enabled": properties["SSESpecification"]["SSEEnabled"]}
+    dynamodb.create_table(TableName=table_name, **request)
+    dynamodb.get_waiter("table_exists").wait(TableName=table_name)
+    ttl = properties.get("TimeToLiveSpecification")
+    if ttl:
+        dynamodb.update_time_to_live(TableName=table_name, TimeToLiveSpecification=ttl)
+    pitr = properties.get("PointInTimeRecoverySpecification")
+    if pitr:
+        dynamodb.update_continuous_backups(TableName=table_name, PointInTimeRecoverySpecification=pitr)
+
+
+def create_key_rings(ssm: SSMClient, stage: str) -> None:
+    for ring in keys.RINGS:
+        keys.init(ssm, keys.ring_name(stage, ring))
