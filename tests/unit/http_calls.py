@@ -1,0 +1,57 @@
+"""Driving the real handlers with API Gateway HTTP API events, and reading their answers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from token_service.http import Endpoint
+
+from infra.events import http_api_event
+
+USER_ID = "64c47134ad123e335d76fff5"
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: str
+    headers: Mapping[str, str]
+    cookies: Sequence[str]
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+    def cookie(self, name: str) -> str:
+        """The full Set-Cookie value for `name`."""
+        (match,) = [cookie for cookie in self.cookies if cookie.startswith(name + "=")]
+        return match
+
+    def cookie_value(self, name: str) -> str:
+        return self.cookie(name).split(";", 1)[0].split("=", 1)[1]
+
+
+def call(
+    endpoint: Endpoint[Any],
+    dependency: object,
+    method: str,
+    path: str,
+    *,
+    json_body: object = None,
+    body: bytes | None = None,
+    cookies: Sequence[str] = (),
+    headers: Mapping[str, str] | None = None,
+) -> Answer:
+    if json_body is not None:
+        body = json.dumps(json_body).encode()
+    all_headers = {"content-type": "application/json", "user-agent": "insomnia/10.2.0", **(headers or {})}
+    event = http_api_event(method, path, body=body, headers=all_headers, cookies=cookies)
+    response = endpoint.respond(event, dependency)
+    return Answer(response["statusCode"], response["body"], response["headers"], response.get("cookies", []))
+
+
+def expected_body(key: str, message: str) -> str:
+    """The reference's compact UTF-8 JSON, byte for byte."""
+    return "{" + f'"{key}":"{message}"' + "}"

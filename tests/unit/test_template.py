@@ -1,0 +1,154 @@
+"""template.yaml: lint-clean, and after the SAM transform it has the routes, table and permissions we promise."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+from samtranslator.translator.transform import transform
+
+from infra.template import ROOT, Template
+
+FUNCTIONS = ("HealthFunction", "ValidateFunction", "IssueFunction", "RefreshFunction")
+
+
+@pytest.fixture(scope="module")
+def transformed() -> Mapping[str, Any]:
+    """aws-sam-translator's offline transform, as `sam validate` and CloudFormation run it."""
+    document = dict(Template.load().document)
+    document["Globals"]["Function"]["CodeUri"] = "s3://bucket/functions.zip"  # the transform wants S3 CodeUris
+
+    class NoManagedPolicies:
+        def load(self) -> dict[str, str]:
+            return {}
+
+    with pytest.MonkeyPatch.context() as environment:
+        environment.setenv("AWS_DEFAULT_REGION", "us-east-1")  # the transform needs a region, nothing else
+        resources: Mapping[str, Any] = transform(document, {}, NoManagedPolicies())["Resources"]
+    return resources
+
+
+def role_statements(resources: Mapping[str, Any], function: str) -> list[dict[str, Any]]:
+    role = resources[f"{function}Role"]["Properties"]
+    statements = [s for policy in role.get("Policies", []) for s in policy["PolicyDocument"]["Statement"]]
+    return [Template.load().resolve(statement) for statement in statements]
+
+
+def actions(statements: list[dict[str, Any]]) -> set[str]:
+    return {a for s in statements for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
+
+
+def test_cfn_lint_is_clean() -> None:
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "cfn-lint"), str(ROOT / "template.yaml")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (result.returncode, result.stdout) == (0, "")
+
+
+def test_every_route_reaches_its_function_with_payload_format_2(transformed: Mapping[str, Any]) -> None:
+    paths = transformed["HttpApi"]["Properties"]["Body"]["paths"]
+    routes = {
+        (method.upper(), path): spec["x-amazon-apigateway-integration"]
+        for path, methods in paths.items()
+        for method, spec in methods.items()
+    }
+    expected = {
+        ("GET", "/"): "HealthFunction",
+        ("GET", "/tokens/validate"): "ValidateFunction",
+        ("POST", "/tokens"): "IssueFunction",
+        ("POST", "/tokens/refresh"): "RefreshFunction",
+    }
+    assert set(routes) == set(expected)
+    for route, function in expected.items():
+        assert routes[route]["payloadFormatVersion"] == "2.0"
+        assert f"${{{function}.Arn}}" in routes[route]["uri"]["Fn::Sub"]
+
+
+@pytest.mark.parametrize(("config_env", "iam"), [("dev", False), ("prod", True)])
+def test_issue_route_needs_sigv4_exactly_in_prod(transformed: Mapping[str, Any], config_env: str, iam: bool) -> None:
+    overrides = tomllib.loads((ROOT / "samconfig.toml").read_text())[config_env]["deploy"]["parameters"]
+    parameters = dict(pair.split("=", 1) for pair in overrides["parameter_overrides"].split())
+    template = Template.load(parameters=parameters)
+
+    security = template.resolve(transformed["HttpApi"]["Properties"]["Body"]["paths"]["/tokens"]["post"]["security"])
+
+    assert security == ([{"sigv4": []}] if iam else [])
+    scheme = transformed["HttpApi"]["Properties"]["Body"]["components"]["securitySchemes"]["sigv4"]
+    assert scheme["x-amazon-apigateway-authtype"] == "awsSigv4"
+
+
+def test_every_function_runs_python_3_13_on_the_chosen_architecture(transformed: Mapping[str, Any]) -> None:
+    for function in FUNCTIONS:
+        properties = transformed[function]["Properties"]
+        assert properties["Runtime"] == "python3.13"
+        assert properties["Architectures"] == [{"Ref": "Architecture"}]
+
+
+def test_sessions_table_has_ttl_user_index_recovery_and_encryption(transformed: Mapping[str, Any]) -> None:
+    table = transformed["SessionsTable"]["Properties"]
+    assert table["BillingMode"] == "PAY_PER_REQUEST"
+    assert table["KeySchema"] == [{"AttributeName": "sessionId", "KeyType": "HASH"}]
+    assert table["TimeToLiveSpecification"] == {"AttributeName": "expiresAt", "Enabled": True}
+    (index,) = table["GlobalSecondaryIndexes"]
+    assert index["KeySchema"] == [{"AttributeName": "userId", "KeyType": "HASH"}]
+    assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert table["SSESpecification"] == {"SSEEnabled": True}
+
+
+def test_validate_reads_only_the_access_ring_and_touches_no_table(transformed: Mapping[str, Any]) -> None:
+    statements = role_statements(transformed, "ValidateFunction")
+    assert actions(statements) == {"ssm:GetParameters", "kms:Decrypt"}
+    (read,) = [s for s in statements if s["Action"] == "ssm:GetParameters"]
+    assert read["Resource"] == "arn:aws:ssm:us-east-1:123456789012:parameter/token-service/dev/access-keys"
+
+
+@pytest.mark.parametrize(
+    ("function", "table_action"), [("IssueFunction", "PutItem"), ("RefreshFunction", "UpdateItem")]
+)
+def test_session_functions_read_both_rings_and_one_table_action(
+    transformed: Mapping[str, Any], function: str, table_action: str
+) -> None:
+    statements = role_statements(transformed, function)
+    assert actions(statements) == {"ssm:GetParameters", "kms:Decrypt", f"dynamodb:{table_action}"}
+    (read,) = [s for s in statements if s["Action"] == "ssm:GetParameters"]
+    assert read["Resource"] == [
+        "arn:aws:ssm:us-east-1:123456789012:parameter/token-service/dev/access-keys",
+        "arn:aws:ssm:us-east-1:123456789012:parameter/token-service/dev/refresh-keys",
+    ]
+    (write,) = [s for s in statements if s["Action"].startswith("dynamodb:")]
+    assert write["Resource"] == "SessionsTable.Arn"
+
+
+def test_kms_decrypt_is_allowed_only_through_ssm(transformed: Mapping[str, Any]) -> None:
+    for function in ("ValidateFunction", "IssueFunction", "RefreshFunction"):
+        (decrypt,) = [s for s in role_statements(transformed, function) if s["Action"] == "kms:Decrypt"]
+        assert decrypt["Condition"] == {"StringEquals": {"kms:ViaService": "ssm.us-east-1.amazonaws.com"}}
+
+
+def test_health_function_has_no_permissions(transformed: Mapping[str, Any]) -> None:
+    assert role_statements(transformed, "HealthFunction") == []
+
+
+def test_environment_names_the_stage_rings_and_the_table() -> None:
+    template = Template.load(parameters={"Stage": "prod"}, resource_names={"SessionsTable": "t"})
+    environment = template.function_environment("RefreshFunction")
+    assert environment["ACCESS_KEYS_PARAMETER"] == "/token-service/prod/access-keys"
+    assert environment["REFRESH_KEYS_PARAMETER"] == "/token-service/prod/refresh-keys"
+    assert environment["SESSIONS_TABLE"] == "t"
+    assert (environment["ACCESS_TOKEN_TTL"], environment["REFRESH_TOKEN_TTL"]) == ("600", "86400")
+    custom = Template.load(parameters={"AccessKeyRingName": "acme/ring"}, resource_names={"SessionsTable": "t"})
+    assert custom.function_environment("IssueFunction")["ACCESS_KEYS_PARAMETER"] == "/acme/ring"
+
+
+def test_outputs_give_the_https_url_and_the_table(transformed: Mapping[str, Any]) -> None:
+    outputs = Template.load().document["Outputs"]
+    assert outputs["ApiUrl"]["Value"]["Fn::Sub"].startswith("https://${HttpApi}.execute-api.")
+    assert outputs["SessionsTableName"]["Value"] == {"Ref": "SessionsTable"}
