@@ -150,4 +150,10 @@ class Template:
     def _sub(self, argument: str | list[Any]) -> str:
         text, variables = (argument, {}) if isinstance(argument, str) else argument
         resolved = {name: str(self.resolve(value)) for name, value in variables.items()}
-        return _SUB_VARIABLE.sub(lambda match: resolved.get(match[1]) or self._ref(match[1]), text)
+        return _SUB_VARIABLE.sub(lambda match: resolved.get(match[1]) or self._sub_variable(match[1]), text)
+
+    def _sub_variable(self, name: str) -> str:
+        """`${Name}` is a Ref, `${Resource.Attribute}` a GetAtt."""
+        if "." in name and name not in self.parameters:
+            return str(self.resolve({"Fn::GetAtt": name.split(".", 1)}))
+        return self._ref(name)

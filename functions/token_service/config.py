@@ -27,6 +27,7 @@ class Settings:
     sessions_table: str
     cookie_secure: bool
     keys_max_age: int
+    refresh_grace_seconds: int
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] = os.environ) -> Settings:
@@ -40,6 +41,7 @@ class Settings:
             sessions_table=_text(environ, "SESSIONS_TABLE"),
             cookie_secure=_flag(environ, "COOKIE_SECURE"),
             keys_max_age=_seconds(environ, "KEYS_MAX_AGE"),
+            refresh_grace_seconds=_seconds(environ, "REFRESH_GRACE_SECONDS", minimum=0),
         )
 
 
@@ -55,10 +57,10 @@ def _text(environ: Mapping[str, str], name: str) -> str:
     return value
 
 
-def _seconds(environ: Mapping[str, str], name: str) -> int:
+def _seconds(environ: Mapping[str, str], name: str, minimum: int = 1) -> int:
     raw = _text(environ, name)
-    if not raw.isdigit() or int(raw) <= 0:
-        raise ConfigurationError(f"environment variable {name} must be a positive number of seconds")
+    if not raw.isdigit() or int(raw) < minimum:
+        raise ConfigurationError(f"environment variable {name} must be a whole number of seconds, at least {minimum}")
     return int(raw)
 
 

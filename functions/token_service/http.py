@@ -86,9 +86,9 @@ class Request:
             raise ApiError(400, messages.BODY_NOT_JSON_OBJECT)
         return document
 
-    @property
-    def has_body(self) -> bool:
-        return bool(self._event.get("body"))
+    def optional_json_object(self) -> dict[str, Any]:
+        """The body as a JSON object, or an empty one when there is no body at all."""
+        return self.json_object() if self._event.get("body") else {}
 
     @property
     def source_ip(self) -> str:
@@ -146,18 +146,31 @@ def _json(status: int, document: Mapping[str, str], cookies: Iterable[str]) -> R
     return response
 
 
+def presented_refresh_token(request: Request, body: Mapping[str, Any]) -> str | None:
+    """The refresh token from its cookie, or from `{"refreshToken": ...}` for clients without a cookie jar."""
+    token = request.cookie(REFRESH_COOKIE) or body.get("refreshToken")
+    return token if isinstance(token, str) and token else None
+
+
 def pair_cookies(pair: TokenPair, *, secure: bool) -> list[str]:
+    """The access cookie, and the refresh cookie when the pair has a new refresh token."""
+    cookies = [token_cookie(ACCESS_COOKIE, pair.access_token, ACCESS_COOKIE_PATH, pair.access_max_age, secure)]
+    if pair.refresh_token is not None:
+        cookies.append(
+            token_cookie(REFRESH_COOKIE, pair.refresh_token, REFRESH_COOKIE_PATH, pair.refresh_max_age, secure)
+        )
+    return cookies
+
+
+def cleared_cookies(*, secure: bool) -> list[str]:
+    """Both credential cookies emptied and expired, with the Path and flags they were set with."""
     return [
-        token_cookie(
-            ACCESS_COOKIE, pair.access_token, path=ACCESS_COOKIE_PATH, max_age=pair.access_max_age, secure=secure
-        ),
-        token_cookie(
-            REFRESH_COOKIE, pair.refresh_token, path=REFRESH_COOKIE_PATH, max_age=pair.refresh_max_age, secure=secure
-        ),
+        token_cookie(ACCESS_COOKIE, "", ACCESS_COOKIE_PATH, 0, secure),
+        token_cookie(REFRESH_COOKIE, "", REFRESH_COOKIE_PATH, 0, secure),
     ]
 
 
-def token_cookie(name: str, value: str, *, path: str, max_age: int, secure: bool) -> str:
+def token_cookie(name: str, value: str, path: str, max_age: int, secure: bool) -> str:
     """A credential cookie: never readable by scripts, never sent cross-site."""
     cookie = Cookie(
         name=name,

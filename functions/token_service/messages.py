@@ -2,6 +2,8 @@
 
 ISSUED = "Token이 정상적으로 발급되었습니다."
 REFRESHED = "Access Token을 새롭게 발급하였습니다."
+REVOKED = "Refresh Token이 정상적으로 폐기되었습니다."
+REVOKED_EVERYWHERE = "모든 기기의 Refresh Token이 정상적으로 폐기되었습니다."
 HEALTH = "Hello Token!"
 
 
@@ -17,6 +19,7 @@ REFRESH_SESSION_UNKNOWN = "Refresh Token의 정보가 서버에 존재하지 않
 
 BODY_NOT_JSON_OBJECT = "요청 본문은 JSON 객체여야 합니다."
 BODY_TOO_LARGE = "요청 본문이 너무 큽니다."
+ALL_NOT_BOOLEAN = "all은 true 또는 false여야 합니다."
 ID_INVALID = "id는 제어 문자가 없는 1자 이상 128자 이하의 문자열이어야 합니다."
 DEPENDENCY_UNAVAILABLE = "일시적으로 서비스를 이용할 수 없습니다. 잠시 후 다시 시도해 주세요."
 INTERNAL_ERROR = "서버 내부 오류가 발생했습니다."

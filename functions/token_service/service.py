@@ -32,9 +32,11 @@ class Client:
 
 @dataclass(frozen=True, slots=True)
 class TokenPair:
+    """New tokens; `refresh_token` is None when a refresh within the grace window minted an access token only."""
+
     access_token: str
     access_max_age: int
-    refresh_token: str
+    refresh_token: str | None
     refresh_max_age: int
 
 
@@ -92,14 +94,16 @@ class LoginSessions:
         presented = self._refresh.verify(refresh_ring, refresh_token)
         if presented.session_id is None:
             raise InvalidToken("refresh token names no session")
-        session = self._sessions.rotate(presented.session_id, presented.token_id, _new_id(), now)
-        return self._mint_pair(access_ring, refresh_ring, session, now)
+        rotation = self._sessions.rotate(
+            presented.session_id, presented.token_id, _new_id(), now, self.settings.refresh_grace_seconds
+        )
+        if not rotation.rotated:  # within the grace window: an access token, the refresh token stays as it is
+            return TokenPair(
+                self._mint_access(access_ring, rotation.session, now), self.settings.access_token_ttl, None, 0
+            )
+        return self._mint_pair(access_ring, refresh_ring, rotation.session, now)
 
     def _mint_pair(self, access_ring: KeyRing, refresh_ring: KeyRing, session: Session, now: int) -> TokenPair:
-        access_ttl = self.settings.access_token_ttl
-        access_token = self._access.mint(
-            access_ring, user_id=session.user_id, token_id=_new_id(), issued_at=now, expires_at=now + access_ttl
-        )
         refresh_token = self._refresh.mint(
             refresh_ring,
             user_id=session.user_id,
@@ -108,7 +112,14 @@ class LoginSessions:
             expires_at=session.expires_at,
             session_id=session.session_id,
         )
-        return TokenPair(access_token, access_ttl, refresh_token, session.expires_at - now)
+        access_token = self._mint_access(access_ring, session, now)
+        return TokenPair(access_token, self.settings.access_token_ttl, refresh_token, session.expires_at - now)
+
+    def _mint_access(self, access_ring: KeyRing, session: Session, now: int) -> str:
+        expires_at = now + self.settings.access_token_ttl
+        return self._access.mint(
+            access_ring, user_id=session.user_id, token_id=_new_id(), issued_at=now, expires_at=expires_at
+        )
 
     def _rings(self) -> tuple[KeyRing, KeyRing]:
         return (
@@ -118,6 +129,24 @@ class LoginSessions:
 
     def _now(self) -> int:
         return int(self._clock())
+
+
+class SessionRevocation:
+    """POST /tokens/revoke: the refresh ring to check the presented token, and the session table."""
+
+    def __init__(self, settings: Settings, keys: KeyRingStore, sessions: SessionStore) -> None:
+        self.settings = settings
+        self._keys = keys
+        self._sessions = sessions
+        self._refresh = TokenCodec(TokenUse.REFRESH, settings.issuer, settings.audience)
+
+    def revoke(self, refresh_token: str, *, everywhere: bool) -> None:
+        """End the token's session, or every session of its user; ending what is gone is no error."""
+        presented = self._refresh.verify(self._keys.ring(self.settings.refresh_keys_parameter), refresh_token)
+        if everywhere:
+            self._sessions.revoke_all(presented.user_id)
+        elif presented.session_id is not None:
+            self._sessions.revoke(presented.session_id)
 
 
 def _new_id() -> str:
@@ -133,6 +162,12 @@ def login_sessions() -> LoginSessions:
     config = settings()
     keys = _key_store(config, [config.access_keys_parameter, config.refresh_keys_parameter])
     return LoginSessions(config, keys, SessionStore(aws.dynamodb_client(), config.sessions_table))
+
+
+def session_revocation() -> SessionRevocation:
+    config = settings()
+    keys = _key_store(config, [config.refresh_keys_parameter])
+    return SessionRevocation(config, keys, SessionStore(aws.dynamodb_client(), config.sessions_table))
 
 
 def _key_store(config: Settings, names: list[str]) -> KeyRingStore:

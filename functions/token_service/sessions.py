@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 
 ACTIVE = "active"
 REVOKED = "revoked"
+# The table's index on userId (template.yaml, SessionsTable), for ending all of a user's sessions.
+USER_INDEX = "byUser"
 # Request headers are client-controlled; keep what is stored about them bounded.
 MAX_USER_AGENT_LENGTH = 512
 
@@ -43,6 +45,14 @@ class Session:
         return self.status == ACTIVE and self.expires_at > now
 
 
+@dataclass(frozen=True, slots=True)
+class Rotation:
+    """A refresh's outcome: `rotated` is False when the presented token was rotated away within the grace window."""
+
+    session: Session
+    rotated: bool
+
+
 class SessionStore:
     def __init__(self, client: DynamoDBClient, table_name: str) -> None:
         self._client = client
@@ -57,11 +67,14 @@ class SessionStore:
                 ConditionExpression="attribute_not_exists(sessionId)",
             )
 
-    def rotate(self, session_id: str, presented_token_id: str, new_token_id: str, now: int) -> Session:
+    def rotate(
+        self, session_id: str, presented_token_id: str, new_token_id: str, now: int, grace_seconds: int = 0
+    ) -> Rotation:
         """Make `new_token_id` the session's one valid refresh token, in one conditional write.
 
         A presented token that is not the current one of a live session is either unknown or a
-        replay of a rotated token; a replay revokes the whole session (reuse detection).
+        replay of a rotated token. A replay revokes the whole session (reuse detection), unless
+        it is the token rotated away at most `grace_seconds` ago (concurrent tabs, retries).
         """
         try:
             with _dependency("session could not be rotated"):
@@ -82,12 +95,17 @@ class SessionStore:
                 )
         except self._client.exceptions.ConditionalCheckFailedException as failure:
             stored = cast("dict[str, AttributeValueTypeDef] | None", failure.response.get("Item"))
-            if stored is not None and _from_item(stored).is_live(now):
-                self.revoke(session_id)
-            raise SessionRejected("refresh token is not the session's current one") from failure
-        return _from_item(response["Attributes"])
+            session = _from_item(stored) if stored is not None else None
+            if session is None or not session.is_live(now):
+                raise SessionRejected("session is unknown, expired or revoked") from failure
+            if session.previous_token_id == presented_token_id and now - session.rotated_at < grace_seconds:
+                return Rotation(session, rotated=False)
+            self.revoke(session_id)
+            raise SessionRejected("a rotated refresh token was replayed; the session is revoked") from failure
+        return Rotation(_from_item(response["Attributes"]), rotated=True)
 
     def revoke(self, session_id: str) -> None:
+        """End one session; one that is already gone stays gone."""
         already_gone = self._client.exceptions.ConditionalCheckFailedException
         with _dependency("session could not be revoked"), suppress(already_gone):
             self._client.update_item(
@@ -98,6 +116,20 @@ class SessionStore:
                 ExpressionAttributeNames={"#status": "status"},
                 ExpressionAttributeValues={":revoked": {"S": REVOKED}},
             )
+
+    def revoke_all(self, user_id: str) -> int:
+        """End every session of a user, found through the user index; returns how many there were."""
+        with _dependency("sessions could not be listed"):
+            pages = self._client.get_paginator("query").paginate(
+                TableName=self._table_name,
+                IndexName=USER_INDEX,
+                KeyConditionExpression="userId = :user",
+                ExpressionAttributeValues={":user": {"S": user_id}},
+            )
+            session_ids = [item["sessionId"]["S"] for page in pages for item in page["Items"]]
+        for session_id in session_ids:
+            self.revoke(session_id)
+        return len(session_ids)
 
 
 @contextmanager

@@ -12,14 +12,14 @@ import pytest
 from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.parameters import SSMProvider
 from moto import mock_aws
-from token_service.config import Settings
-from token_service.keys import KeyRingStore
-from token_service.service import AccessValidator, LoginSessions
-from token_service.sessions import SessionStore
 
 from infra.provision import create_key_rings, create_table
 from infra.template import Template
 from tests.conftest import REGION
+from token_service.config import Settings
+from token_service.keys import KeyRingStore
+from token_service.service import AccessValidator, LoginSessions, SessionRevocation
+from token_service.sessions import SessionStore
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -69,6 +69,7 @@ class Service:
 
     validator: AccessValidator
     sessions: LoginSessions
+    revocation: SessionRevocation
     ssm: SSMClient
     dynamodb: DynamoDBClient
 
@@ -88,6 +89,9 @@ def build_service(
     return Service(
         validator=AccessValidator(settings, KeyRingStore(provider, [settings.access_keys_parameter], max_age)),
         sessions=LoginSessions(settings, KeyRingStore(provider, both, max_age), store, clock),
+        revocation=SessionRevocation(
+            settings, KeyRingStore(provider, [settings.refresh_keys_parameter], max_age), store
+        ),
         ssm=ssm,
         dynamodb=dynamodb,
     )

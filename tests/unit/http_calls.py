@@ -7,9 +7,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from token_service.http import Endpoint
-
 from infra.events import http_api_event
+from token_service.http import Endpoint
 
 USER_ID = "64c47134ad123e335d76fff5"
 

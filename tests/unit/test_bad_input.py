@@ -6,12 +6,12 @@ import base64
 import json
 
 import pytest
-from token_service import messages
-from token_service.handlers import issue
 
 from infra.events import http_api_event
 from tests.unit.conftest import TABLE_NAME, Service
 from tests.unit.http_calls import call, expected_body
+from token_service import messages
+from token_service.handlers import issue
 
 NOT_AN_OBJECT = expected_body("errorMessage", messages.BODY_NOT_JSON_OBJECT)
 BAD_ID = expected_body("errorMessage", messages.ID_INVALID)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 
 import pytest
-from token_service import messages
-from token_service.handlers import health, issue, refresh, validate
 
 from tests.unit.conftest import TABLE_NAME, Service
 from tests.unit.http_calls import USER_ID, Answer, call, expected_body
+from token_service import messages
+from token_service.handlers import health, issue, refresh, validate
 
 JWT = r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+"
 

@@ -7,15 +7,15 @@ import pytest
 from aws_lambda_powertools.utilities.parameters import SSMProvider
 from botocore.config import Config
 from botocore.stub import Stubber
+
+from tests.conftest import REGION
+from tests.unit.conftest import TABLE_NAME, Service
+from tests.unit.http_calls import call, expected_body
 from token_service import messages
 from token_service.config import Settings
 from token_service.handlers import issue, refresh, validate
 from token_service.keys import KeyRingStore
 from token_service.service import AccessValidator
-
-from tests.conftest import REGION
-from tests.unit.conftest import TABLE_NAME, Service
-from tests.unit.http_calls import call, expected_body
 
 UNAVAILABLE = expected_body("errorMessage", messages.DEPENDENCY_UNAVAILABLE)
 

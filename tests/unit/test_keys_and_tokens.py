@@ -8,14 +8,14 @@ import time
 
 import jwt
 import pytest
-from token_service.config import Settings
-from token_service.handlers import issue, refresh, validate
-from token_service.keys import KeyRing, MalformedKeyRing, parse_key_ring
-from token_service.tokens import TokenCodec, TokenUse
 
 from infra import keys as key_commands
 from tests.unit.conftest import STAGE, Service, build_service
 from tests.unit.http_calls import USER_ID, call
+from token_service.config import Settings
+from token_service.handlers import issue, refresh, validate
+from token_service.keys import KeyRing, MalformedKeyRing, parse_key_ring
+from token_service.tokens import TokenCodec, TokenUse
 
 
 def validate_status(service: Service, token: str) -> int:

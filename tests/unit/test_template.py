@@ -13,8 +13,9 @@ import pytest
 from samtranslator.translator.transform import transform
 
 from infra.template import ROOT, Template
+from token_service.sessions import USER_INDEX
 
-FUNCTIONS = ("HealthFunction", "ValidateFunction", "IssueFunction", "RefreshFunction")
+FUNCTIONS = ("HealthFunction", "ValidateFunction", "IssueFunction", "RefreshFunction", "RevokeFunction")
 
 
 @pytest.fixture(scope="module")
@@ -65,6 +66,7 @@ def test_every_route_reaches_its_function_with_payload_format_2(transformed: Map
         ("GET", "/tokens/validate"): "ValidateFunction",
         ("POST", "/tokens"): "IssueFunction",
         ("POST", "/tokens/refresh"): "RefreshFunction",
+        ("POST", "/tokens/revoke"): "RevokeFunction",
     }
     assert set(routes) == set(expected)
     for route, function in expected.items():
@@ -127,8 +129,25 @@ def test_session_functions_read_both_rings_and_one_table_action(
     assert write["Resource"] == "SessionsTable.Arn"
 
 
+def test_revoke_reads_the_refresh_ring_and_may_only_update_and_query_the_user_index(
+    transformed: Mapping[str, Any],
+) -> None:
+    statements = role_statements(transformed, "RevokeFunction")
+    assert actions(statements) == {"ssm:GetParameters", "kms:Decrypt", "dynamodb:UpdateItem", "dynamodb:Query"}
+    (read,) = [s for s in statements if s["Action"] == "ssm:GetParameters"]
+    assert read["Resource"] == "arn:aws:ssm:us-east-1:123456789012:parameter/token-service/dev/refresh-keys"
+    (query,) = [s for s in statements if s["Action"] == "dynamodb:Query"]
+    assert query["Resource"] == f"SessionsTable.Arn/index/{USER_INDEX}"
+
+
+def test_the_user_index_is_the_one_the_code_queries(transformed: Mapping[str, Any]) -> None:
+    (index,) = transformed["SessionsTable"]["Properties"]["GlobalSecondaryIndexes"]
+    assert index["IndexName"] == USER_INDEX
+    assert index["Projection"] == {"ProjectionType": "KEYS_ONLY"}
+
+
 def test_kms_decrypt_is_allowed_only_through_ssm(transformed: Mapping[str, Any]) -> None:
-    for function in ("ValidateFunction", "IssueFunction", "RefreshFunction"):
+    for function in ("ValidateFunction", "IssueFunction", "RefreshFunction", "RevokeFunction"):
         (decrypt,) = [s for s in role_statements(transformed, function) if s["Action"] == "kms:Decrypt"]
         assert decrypt["Condition"] == {"StringEquals": {"kms:ViaService": "ssm.us-east-1.amazonaws.com"}}
 

@@ -1,0 +1,174 @@
+"""Logout, the grace window for concurrent refreshes, and the refresh race, through the real handlers."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+from collections import Counter
+
+import pytest
+
+from tests.unit.conftest import TABLE_NAME, Service, build_service
+from tests.unit.http_calls import USER_ID, Answer, call, expected_body
+from token_service import messages
+from token_service.handlers import issue, refresh, revoke, validate
+
+CLEARED = [
+    "accessToken=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Strict",
+    "refreshToken=; Path=/tokens; Max-Age=0; HttpOnly; Secure; SameSite=Strict",
+]
+SESSION_GONE = expected_body("errorMessage", messages.REFRESH_SESSION_UNKNOWN)
+
+
+def login(service: Service, user_id: str = USER_ID) -> str:
+    answer = call(issue.handler, service.sessions, "POST", "/tokens", json_body={"id": user_id})
+    return answer.cookie_value("refreshToken")
+
+
+def refresh_with(service: Service, token: str) -> Answer:
+    return call(refresh.handler, service.sessions, "POST", "/tokens/refresh", cookies=[f"refreshToken={token}"])
+
+
+def statuses(service: Service) -> dict[str, str]:
+    items = service.dynamodb.scan(TableName=TABLE_NAME)["Items"]
+    return {item["sessionId"]["S"]: item["status"]["S"] for item in items}
+
+
+def test_revoke_ends_the_session_and_clears_both_cookies(service: Service) -> None:
+    token = login(service)
+
+    answer = call(revoke.handler, service.revocation, "POST", "/tokens/revoke", cookies=[f"refreshToken={token}"])
+
+    assert (answer.status, answer.body) == (200, expected_body("message", messages.REVOKED))
+    assert list(answer.cookies) == CLEARED
+    assert list(statuses(service).values()) == ["revoked"]
+    assert (refresh_with(service, token).status, refresh_with(service, token).body) == (419, SESSION_GONE)
+
+
+def test_revoke_takes_the_token_from_a_json_body(service: Service) -> None:
+    token = login(service)
+    answer = call(revoke.handler, service.revocation, "POST", "/tokens/revoke", json_body={"refreshToken": token})
+    assert answer.status == 200
+    assert list(statuses(service).values()) == ["revoked"]
+
+
+def test_revoke_is_idempotent_even_when_the_session_is_gone(service: Service) -> None:
+    token = login(service)
+    (session_id,) = statuses(service)
+    call(revoke.handler, service.revocation, "POST", "/tokens/revoke", cookies=[f"refreshToken={token}"])
+    again = call(revoke.handler, service.revocation, "POST", "/tokens/revoke", cookies=[f"refreshToken={token}"])
+    service.dynamodb.delete_item(TableName=TABLE_NAME, Key={"sessionId": {"S": session_id}})
+    gone = call(revoke.handler, service.revocation, "POST", "/tokens/revoke", cookies=[f"refreshToken={token}"])
+
+    assert (again.status, gone.status) == (200, 200)
+    assert service.dynamodb.scan(TableName=TABLE_NAME)["Items"] == [], "revoking a deleted session recreates nothing"
+
+
+def test_revoke_all_ends_every_session_of_the_user_and_no_one_elses(service: Service) -> None:
+    phone, laptop = login(service), login(service)
+    other = login(service, "someone-else")
+
+    answer = call(
+        revoke.handler, service.revocation, "POST", "/tokens/revoke", json_body={"refreshToken": phone, "all": True}
+    )
+
+    assert (answer.status, answer.body) == (200, expected_body("message", messages.REVOKED_EVERYWHERE))
+    assert list(answer.cookies) == CLEARED
+    assert refresh_with(service, laptop).status == 419
+    assert refresh_with(service, other).status == 200
+    assert Counter(statuses(service).values()) == {"revoked": 2, "active": 1}
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "status", "message"),
+    [
+        ({}, 400, messages.REFRESH_TOKEN_MISSING),
+        ({"cookies": ["refreshToken=garbage"]}, 401, messages.REFRESH_TOKEN_INVALID),
+        ({"json_body": {"all": True}}, 400, messages.REFRESH_TOKEN_MISSING),
+        ({"json_body": {"refreshToken": "x", "all": "yes"}}, 400, messages.ALL_NOT_BOOLEAN),
+        ({"body": b"[1]"}, 400, messages.BODY_NOT_JSON_OBJECT),
+    ],
+)
+def test_revoke_rejects_bad_requests(service: Service, kwargs: dict[str, object], status: int, message: str) -> None:
+    answer = call(revoke.handler, service.revocation, "POST", "/tokens/revoke", **kwargs)  # type: ignore[arg-type]
+    assert (answer.status, answer.body, answer.cookies) == (status, expected_body("errorMessage", message), [])
+
+
+def test_revoke_rejects_an_access_token(service: Service) -> None:
+    access = call(issue.handler, service.sessions, "POST", "/tokens", json_body={"id": USER_ID}).cookie_value(
+        "accessToken"
+    )
+    answer = call(revoke.handler, service.revocation, "POST", "/tokens/revoke", cookies=[f"refreshToken={access}"])
+    assert answer.status == 401
+
+
+def test_within_the_grace_window_the_rotated_token_mints_an_access_token_only(service: Service) -> None:
+    lenient = build_service(
+        dataclasses.replace(service.sessions.settings, refresh_grace_seconds=30), service.ssm, service.dynamodb
+    )
+    old = login(lenient)
+    new = refresh_with(lenient, old).cookie_value("refreshToken")
+
+    retry = refresh_with(lenient, old)
+
+    assert (retry.status, retry.body) == (200, expected_body("message", messages.REFRESHED))
+    assert [cookie.split("=", 1)[0] for cookie in retry.cookies] == ["accessToken"]
+    access = retry.cookie_value("accessToken")
+    assert (
+        call(validate.handler, lenient.validator, "GET", "/tokens/validate", cookies=[f"accessToken={access}"]).status
+        == 200
+    )
+    assert list(statuses(lenient).values()) == ["active"]
+    assert refresh_with(lenient, new).status == 200, "the winner's token stays the session's current one"
+
+
+def test_after_the_grace_window_the_rotated_token_is_a_replay(service: Service) -> None:
+    settings = dataclasses.replace(service.sessions.settings, refresh_grace_seconds=5)
+    lenient = build_service(settings, service.ssm, service.dynamodb)
+    old = login(lenient)
+    refresh_with(lenient, old)
+    later = build_service(settings, service.ssm, service.dynamodb, clock=lambda: time.time() + 6)
+
+    assert refresh_with(later, old).status == 419
+    assert list(statuses(lenient).values()) == ["revoked"]
+
+
+def test_an_older_token_than_the_previous_one_is_a_replay_even_within_the_window(service: Service) -> None:
+    lenient = build_service(
+        dataclasses.replace(service.sessions.settings, refresh_grace_seconds=30), service.ssm, service.dynamodb
+    )
+    first = login(lenient)
+    second = refresh_with(lenient, first).cookie_value("refreshToken")
+    refresh_with(lenient, second)
+
+    assert refresh_with(lenient, first).status == 419
+    assert list(statuses(lenient).values()) == ["revoked"]
+
+
+@pytest.mark.parametrize(("grace", "loser_status"), [(0, 419), (30, 200)])
+def test_concurrent_refreshes_of_one_token_rotate_exactly_once(service: Service, grace: int, loser_status: int) -> None:
+    racers = build_service(
+        dataclasses.replace(service.sessions.settings, refresh_grace_seconds=grace), service.ssm, service.dynamodb
+    )
+    token = login(racers)
+    barrier = threading.Barrier(12)
+    answers: list[Answer] = []
+
+    def race() -> None:
+        barrier.wait()
+        answers.append(refresh_with(racers, token))
+
+    threads = [threading.Thread(target=race) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    rotated = [a for a in answers if any(c.startswith("refreshToken=") for c in a.cookies)]
+    assert len(rotated) == 1, "exactly one request wins the rotation"
+    losers = [a for a in answers if a not in rotated]
+    assert {a.status for a in losers} == {loser_status}
+    (item,) = service.dynamodb.scan(TableName=TABLE_NAME)["Items"]
+    assert item["previousTokenId"]["S"] != item["currentTokenId"]["S"]
+    assert item["status"]["S"] == ("revoked" if grace == 0 else "active")
