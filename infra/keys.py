@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import boto3
+
 from token_service.keys import MIN_KEY_BYTES, KeyRing, parse_key_ring
 
 if TYPE_CHECKING:

@@ -6,7 +6,14 @@ class InvalidToken(Exception):
 
 
 class SessionRejected(Exception):
-    """A refresh token whose session is unknown, expired, revoked, or that was already rotated."""
+    """A refresh token whose session is unknown, expired, revoked, or that was already rotated.
+
+    `reuse` is True when a rotated token was replayed and the session has just been revoked.
+    """
+
+    def __init__(self, message: str, *, reuse: bool = False) -> None:
+        super().__init__(message)
+        self.reuse = reuse
 
 
 class DependencyUnavailable(Exception):

@@ -14,11 +14,12 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.shared.cookies import Cookie, SameSite
 
 from token_service import messages
-from token_service.errors import DependencyUnavailable, InvalidToken
+from token_service.errors import DependencyUnavailable, InvalidToken, SessionRejected
+from token_service.observability import count_outcome, logger, metrics
 
 if TYPE_CHECKING:
     from token_service.service import TokenPair
@@ -39,21 +40,40 @@ JSON_HEADERS = {
 
 Event = Mapping[str, Any]
 Response = dict[str, Any]
-logger = Logger()
 
 
 class ApiError(Exception):
-    """A request the contract answers with a 4xx JSON error."""
+    """A request the contract answers with a 4xx JSON error; `reason` names it in logs and metrics."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, reason: str) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.reason = reason
 
 
 class Request:
+    """One request's event, and what became of it (`outcome`, `user_id`) for its log line."""
+
     def __init__(self, event: Event) -> None:
         self._event = event
+        self.outcome = ""
+        self.user_id: str | None = None
+        self.detail: str | None = None
+
+    def observe(self, outcome: str, user_id: str | None = None) -> None:
+        self.outcome = outcome
+        self.user_id = user_id or self.user_id
+
+    @property
+    def route(self) -> str:
+        http = self._http_context()
+        return f"{http.get('method', '')} {http.get('path', '')}".strip()
+
+    @property
+    def request_id(self) -> str:
+        context = self._event.get("requestContext")
+        return str(context.get("requestId", "")) if isinstance(context, Mapping) else ""
 
     def header(self, name: str) -> str | None:
         headers = self._event.get("headers")
@@ -81,9 +101,9 @@ class Request:
         try:
             document = json.loads(self._body())
         except (ValueError, RecursionError) as error:
-            raise ApiError(400, messages.BODY_NOT_JSON_OBJECT) from error
+            raise ApiError(400, messages.BODY_NOT_JSON_OBJECT, "body_not_json_object") from error
         if not isinstance(document, dict):
-            raise ApiError(400, messages.BODY_NOT_JSON_OBJECT)
+            raise ApiError(400, messages.BODY_NOT_JSON_OBJECT, "body_not_json_object")
         return document
 
     def optional_json_object(self) -> dict[str, Any]:
@@ -106,19 +126,19 @@ class Request:
     def _body(self) -> bytes:
         body = self._event.get("body")
         if not isinstance(body, str) or not body:
-            raise ApiError(400, messages.BODY_NOT_JSON_OBJECT)
+            raise ApiError(400, messages.BODY_NOT_JSON_OBJECT, "body_missing")
         # Checked before decoding too, so a huge body costs nothing to refuse.
         if len(body) > MAX_BODY_BYTES * 4 // 3 + 4:
-            raise ApiError(413, messages.BODY_TOO_LARGE)
+            raise ApiError(413, messages.BODY_TOO_LARGE, "body_too_large")
         if self._event.get("isBase64Encoded") is True:
             try:
                 raw = base64.b64decode(body, validate=True)
             except (binascii.Error, ValueError) as error:
-                raise ApiError(400, messages.BODY_NOT_JSON_OBJECT) from error
+                raise ApiError(400, messages.BODY_NOT_JSON_OBJECT, "body_not_base64") from error
         else:
             raw = body.encode("utf-8", "surrogatepass")
         if len(raw) > MAX_BODY_BYTES:
-            raise ApiError(413, messages.BODY_TOO_LARGE)
+            raise ApiError(413, messages.BODY_TOO_LARGE, "body_too_large")
         return raw
 
 
@@ -185,7 +205,8 @@ def token_cookie(name: str, value: str, path: str, max_age: int, secure: bool) -
 
 
 class Endpoint[Dependency]:
-    """A Lambda handler: builds its dependency once per execution environment, maps failures.
+    """A Lambda handler: builds its dependency once per execution environment, maps failures to
+    JSON errors, and logs one line per request; invoked by Lambda it also emits its metrics.
 
     `respond` is the same handler with the dependency handed in, which is how tests run it
     against their own AWS clients.
@@ -196,28 +217,55 @@ class Endpoint[Dependency]:
         self._build = build
         self._dependency: Dependency | None = None
         self._lock = threading.Lock()
+        self._invoke = metrics.log_metrics(capture_cold_start_metric=True)(
+            logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)(
+                self._invoke_with_built_dependency
+            )
+        )
 
-    def __call__(self, event: Event, context: object = None) -> Response:
-        return self._answer(lambda: self._handle(Request(event), self._built()))
+    def __call__(self, event: Event, context: object) -> Response:
+        response: Response = self._invoke(event, context)
+        return response
 
     def respond(self, event: Event, dependency: Dependency) -> Response:
-        return self._answer(lambda: self._handle(Request(event), dependency))
+        return self._answer(Request(event), lambda request: dependency)
 
-    @staticmethod
-    def _answer(handle: Callable[[], Response]) -> Response:
+    def _invoke_with_built_dependency(self, event: Event, context: object) -> Response:
+        request = Request(event)
+        response = self._answer(request, lambda _request: self._built())
+        count_outcome(request.outcome)
+        return response
+
+    def _answer(self, request: Request, dependency: Callable[[Request], Dependency]) -> Response:
         try:
-            return handle()
+            response = self._handle(request, dependency(request))
         except ApiError as error:
-            return failure(error.status, error.message)
+            request.observe(f"rejected:{error.reason}")
+            if isinstance(error.__cause__, InvalidToken | SessionRejected):
+                request.detail = str(error.__cause__)  # our own words: which check failed, never the token
+            response = failure(error.status, error.message)
         except DependencyUnavailable as error:
+            request.observe("dependency_failure")
             logger.warning("dependency unavailable", extra={"reason": str(error), "cause": repr(error.__cause__)})
-            return failure(503, messages.DEPENDENCY_UNAVAILABLE)
+            response = failure(503, messages.DEPENDENCY_UNAVAILABLE)
         except Exception:
+            request.observe("internal_error")
             logger.exception("unhandled error")
-            return failure(500, messages.INTERNAL_ERROR)
+            response = failure(500, messages.INTERNAL_ERROR)
+        _log(request, response)
+        return response
 
     def _built(self) -> Dependency:
         with self._lock:
             if self._dependency is None:
                 self._dependency = self._build()
             return self._dependency
+
+
+def _log(request: Request, response: Response) -> None:
+    fields = {"route": request.route, "status": response["statusCode"], "outcome": request.outcome}
+    if request.user_id is not None:
+        fields["user_id"] = request.user_id
+    if request.detail is not None:
+        fields["detail"] = request.detail
+    logger.info("request", extra={**fields, "request_id": request.request_id})

@@ -34,6 +34,7 @@ class Client:
 class TokenPair:
     """New tokens; `refresh_token` is None when a refresh within the grace window minted an access token only."""
 
+    user_id: str
     access_token: str
     access_max_age: int
     refresh_token: str | None
@@ -98,9 +99,8 @@ class LoginSessions:
             presented.session_id, presented.token_id, _new_id(), now, self.settings.refresh_grace_seconds
         )
         if not rotation.rotated:  # within the grace window: an access token, the refresh token stays as it is
-            return TokenPair(
-                self._mint_access(access_ring, rotation.session, now), self.settings.access_token_ttl, None, 0
-            )
+            access_token = self._mint_access(access_ring, rotation.session, now)
+            return TokenPair(rotation.session.user_id, access_token, self.settings.access_token_ttl, None, 0)
         return self._mint_pair(access_ring, refresh_ring, rotation.session, now)
 
     def _mint_pair(self, access_ring: KeyRing, refresh_ring: KeyRing, session: Session, now: int) -> TokenPair:
@@ -113,7 +113,9 @@ class LoginSessions:
             session_id=session.session_id,
         )
         access_token = self._mint_access(access_ring, session, now)
-        return TokenPair(access_token, self.settings.access_token_ttl, refresh_token, session.expires_at - now)
+        return TokenPair(
+            session.user_id, access_token, self.settings.access_token_ttl, refresh_token, session.expires_at - now
+        )
 
     def _mint_access(self, access_ring: KeyRing, session: Session, now: int) -> str:
         expires_at = now + self.settings.access_token_ttl
@@ -140,13 +142,17 @@ class SessionRevocation:
         self._sessions = sessions
         self._refresh = TokenCodec(TokenUse.REFRESH, settings.issuer, settings.audience)
 
-    def revoke(self, refresh_token: str, *, everywhere: bool) -> None:
-        """End the token's session, or every session of its user; ending what is gone is no error."""
+    def revoke(self, refresh_token: str, *, everywhere: bool) -> str:
+        """End the token's session, or every session of its user; ending what is gone is no error.
+
+        Returns the user whose sessions ended.
+        """
         presented = self._refresh.verify(self._keys.ring(self.settings.refresh_keys_parameter), refresh_token)
         if everywhere:
             self._sessions.revoke_all(presented.user_id)
         elif presented.session_id is not None:
             self._sessions.revoke(presented.session_id)
+        return presented.user_id
 
 
 def _new_id() -> str:

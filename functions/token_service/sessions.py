@@ -101,7 +101,9 @@ class SessionStore:
             if session.previous_token_id == presented_token_id and now - session.rotated_at < grace_seconds:
                 return Rotation(session, rotated=False)
             self.revoke(session_id)
-            raise SessionRejected("a rotated refresh token was replayed; the session is revoked") from failure
+            raise SessionRejected(
+                "a rotated refresh token was replayed; the session is revoked", reuse=True
+            ) from failure
         return Rotation(_from_item(response["Attributes"]), rotated=True)
 
     def revoke(self, session_id: str) -> None:

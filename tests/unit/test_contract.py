@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from infra.events import http_api_event
 from tests.unit.conftest import TABLE_NAME, Service
 from tests.unit.http_calls import USER_ID, Answer, call, expected_body
 from token_service import messages
@@ -21,7 +22,7 @@ def issue_tokens(service: Service, user_id: str = USER_ID) -> Answer:
 
 
 def test_health_answers_hello_token() -> None:
-    response = health.handler({"rawPath": "/"}, None)
+    response = health.handler.respond(http_api_event("GET", "/"), None)
     assert response == {
         "statusCode": 200,
         "headers": {"content-type": "text/plain; charset=utf-8"},

@@ -6,6 +6,7 @@ import dataclasses
 import threading
 import time
 from collections import Counter
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -13,6 +14,9 @@ from tests.unit.conftest import TABLE_NAME, Service, build_service
 from tests.unit.http_calls import USER_ID, Answer, call, expected_body
 from token_service import messages
 from token_service.handlers import issue, refresh, revoke, validate
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 CLEARED = [
     "accessToken=; Path=/; Max-Age=0; HttpOnly; Secure; SameSite=Strict",
@@ -146,8 +150,27 @@ def test_an_older_token_than_the_previous_one_is_a_replay_even_within_the_window
     assert list(statuses(lenient).values()) == ["revoked"]
 
 
+def atomic_requests(client: DynamoDBClient) -> None:
+    """Make the emulator keep DynamoDB's guarantee that each request applies atomically.
+
+    moto checks a condition and applies the write in separate, unlocked steps, so two racing
+    conditional writes can both pass there; they never can on DynamoDB.
+    """
+    lock = threading.Lock()
+
+    def acquire(**_: object) -> None:  # a before-call handler that returns a value would answer the call
+        lock.acquire()
+
+    def release(**_: object) -> None:
+        lock.release()
+
+    client.meta.events.register("before-call.dynamodb", acquire)
+    client.meta.events.register("after-call.dynamodb", release)
+
+
 @pytest.mark.parametrize(("grace", "loser_status"), [(0, 419), (30, 200)])
 def test_concurrent_refreshes_of_one_token_rotate_exactly_once(service: Service, grace: int, loser_status: int) -> None:
+    atomic_requests(service.dynamodb)
     racers = build_service(
         dataclasses.replace(service.sessions.settings, refresh_grace_seconds=grace), service.ssm, service.dynamodb
     )

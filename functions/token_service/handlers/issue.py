@@ -13,12 +13,13 @@ _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 def handle(request: Request, sessions: LoginSessions) -> Response:
     user_id = _user_id(request.json_object().get("id"))
     tokens = sessions.issue(user_id, Client(ip=request.source_ip, user_agent=request.user_agent))
+    request.observe("issued", user_id)
     return success(messages.ISSUED, pair_cookies(tokens, secure=sessions.settings.cookie_secure))
 
 
 def _user_id(value: object) -> str:
     if not isinstance(value, str) or not 0 < len(value) <= MAX_ID_LENGTH or _CONTROL_CHARACTERS.search(value):
-        raise ApiError(400, messages.ID_INVALID)
+        raise ApiError(400, messages.ID_INVALID, "id_invalid")
     return value
 
 

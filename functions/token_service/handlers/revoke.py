@@ -18,14 +18,15 @@ def handle(request: Request, revocation: SessionRevocation) -> Response:
     body = request.optional_json_object()
     everywhere = body.get("all", False)
     if not isinstance(everywhere, bool):
-        raise ApiError(400, messages.ALL_NOT_BOOLEAN)
+        raise ApiError(400, messages.ALL_NOT_BOOLEAN, "all_not_boolean")
     try:
         token = presented_refresh_token(request, body)
         if token is None:
-            raise ApiError(400, messages.REFRESH_TOKEN_MISSING)
-        revocation.revoke(token, everywhere=everywhere)
+            raise ApiError(400, messages.REFRESH_TOKEN_MISSING, "refresh_token_missing")
+        user_id = revocation.revoke(token, everywhere=everywhere)
     except InvalidToken as error:
-        raise ApiError(401, messages.REFRESH_TOKEN_INVALID) from error
+        raise ApiError(401, messages.REFRESH_TOKEN_INVALID, "refresh_token_invalid") from error
+    request.observe("revoked", user_id)
     message = messages.REVOKED_EVERYWHERE if everywhere else messages.REVOKED
     return success(message, cleared_cookies(secure=revocation.settings.cookie_secure))
 

@@ -10,10 +10,11 @@ def handle(request: Request, validator: AccessValidator) -> Response:
     try:
         token = request.cookie(ACCESS_COOKIE) or request.bearer_token()
         if token is None:
-            raise ApiError(400, messages.ACCESS_TOKEN_MISSING)
+            raise ApiError(400, messages.ACCESS_TOKEN_MISSING, "access_token_missing")
         verified = validator.validate(token)
     except InvalidToken as error:
-        raise ApiError(401, messages.ACCESS_TOKEN_INVALID) from error
+        raise ApiError(401, messages.ACCESS_TOKEN_INVALID, "access_token_invalid") from error
+    request.observe("validated", verified.user_id)
     return success(messages.validated(verified.user_id))
 
 

@@ -1,0 +1,37 @@
+"""Structured logs and CloudWatch metrics for every function, through Powertools.
+
+One JSON log line per request (route, status, outcome, user id where known, request id) and one
+EMF metric per outcome. Never a token, key or cookie value: only outcomes, reasons and ids.
+"""
+
+from __future__ import annotations
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+
+logger = Logger()
+metrics = Metrics()
+
+# Each outcome a request can end in, and the metric that counts it.
+OUTCOME_METRICS = {
+    "healthy": "HealthChecks",
+    "issued": "TokensIssued",
+    "validated": "ValidationsSucceeded",
+    "rotated": "RefreshesRotated",
+    "grace": "RefreshesWithinGrace",
+    "reuse_detected": "ReuseDetected",
+    "revoked": "SessionsRevoked",
+    "dependency_failure": "DependencyFailures",
+    "internal_error": "InternalErrors",
+}
+REJECTED_METRIC = "RequestsRejected"
+
+
+def count_outcome(outcome: str) -> None:
+    """Add the outcome's metric to this invocation's EMF blob; rejections carry their reason as a dimension."""
+    kind, _, reason = outcome.partition(":")
+    if kind == "rejected":
+        metrics.add_dimension(name="reason", value=reason)
+        metrics.add_metric(name=REJECTED_METRIC, unit=MetricUnit.Count, value=1)
+    if reason == "reuse_detected" or kind in OUTCOME_METRICS:
+        metrics.add_metric(name=OUTCOME_METRICS[reason or kind], unit=MetricUnit.Count, value=1)
