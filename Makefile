@@ -7,11 +7,19 @@ UV := .tools/bin/uv
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: help env run test lint typecheck unit
+# SAM CLI and checkov pin clashing packages: each is its own uv tool, never in .venv.
+export UV_TOOL_DIR := $(CURDIR)/.tools/uv-tools
+export UV_TOOL_BIN_DIR := $(CURDIR)/.tools/bin
+export SAM_CLI_TELEMETRY := 0
+SAM := .tools/bin/sam
+CHECKOV := .tools/bin/checkov
+
+.PHONY: help env run test lint typecheck unit check-template
 
 help:
 	@echo "make run    the service on http://127.0.0.1:$(PORT) with an embedded AWS endpoint (PORT overrides)"
 	@echo "make test   lint, types, unit and integration tests"
+	@echo "make check-template   sam validate (lint and transform), checkov, and a sam build"
 
 # uv itself lives in the project so that nothing outside it has to be installed first.
 $(UV):
@@ -30,6 +38,7 @@ run: env
 lint: env
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/bandit --quiet --recursive functions infra
 
 typecheck: env
 	$(BIN)/mypy
@@ -39,3 +48,15 @@ unit: env
 
 test: lint typecheck
 	$(BIN)/pytest
+
+$(SAM): | $(UV)
+	$(UV) tool install --quiet aws-sam-cli
+
+$(CHECKOV): | $(UV)
+	$(UV) tool install --quiet checkov
+
+check-template: $(SAM) $(CHECKOV)
+	$(SAM) validate --lint
+	$(SAM) validate --region us-east-1
+	$(CHECKOV) --file template.yaml --framework cloudformation --skip-download --compact --quiet
+	$(SAM) build --parameter-overrides Architecture=x86_64

@@ -80,7 +80,12 @@ class Template:
         parameters: Mapping[str, str] | None = None,
         resource_names: Mapping[str, str] | None = None,
     ) -> Template:
-        return cls(yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader), parameters, resource_names)  # noqa: S506
+        loader = _Loader(path.read_text(encoding="utf-8"))
+        try:
+            document = loader.get_single_data()
+        finally:
+            loader.dispose()
+        return cls(document, parameters, resource_names)
 
     @property
     def resources(self) -> Mapping[str, Any]:
