@@ -19,7 +19,7 @@ from aws_lambda_powertools.shared.cookies import Cookie, SameSite
 
 from token_service import messages
 from token_service.errors import DependencyUnavailable, InvalidToken, SessionRejected
-from token_service.observability import count_outcome, logger, metrics
+from token_service.observability import count_outcome, logger, metrics, traced
 
 if TYPE_CHECKING:
     from token_service.service import TokenPair
@@ -219,7 +219,7 @@ class Endpoint[Dependency]:
         self._lock = threading.Lock()
         self._invoke = metrics.log_metrics(capture_cold_start_metric=True)(
             logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)(
-                self._invoke_with_built_dependency
+                traced(self._invoke_with_built_dependency)
             )
         )
 

@@ -1,10 +1,17 @@
 """Structured logs and CloudWatch metrics for every function, through Powertools.
 
+X-Ray tracing is a template parameter; Powertools' Tracer is imported only where it is on,
+because creating it costs ≈ 450 ms of cold start (measured: import 85 ms, Tracer() 445 ms).
+
 One JSON log line per request (route, status, outcome, user id where known, request id) and one
 EMF metric per outcome. Never a token, key or cookie value: only outcomes, reasons and ids.
 """
 
 from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any, cast
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
@@ -35,3 +42,13 @@ def count_outcome(outcome: str) -> None:
         metrics.add_metric(name=REJECTED_METRIC, unit=MetricUnit.Count, value=1)
     if reason == "reuse_detected" or kind in OUTCOME_METRICS:
         metrics.add_metric(name=OUTCOME_METRICS[reason or kind], unit=MetricUnit.Count, value=1)
+
+
+def traced[Handler: Callable[..., Any]](handler: Handler) -> Handler:
+    """The handler wrapped by Powertools' Tracer when the template turns tracing on, else itself."""
+    # Powertools' own switch, set by template.yaml from its Tracing parameter.
+    if os.environ.get("POWERTOOLS_TRACE_DISABLED", "true").lower() != "false":
+        return handler
+    from aws_lambda_powertools import Tracer  # noqa: PLC0415 - deferred: see the module docstring
+
+    return cast("Handler", Tracer().capture_lambda_handler(handler))
