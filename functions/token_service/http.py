@@ -19,7 +19,7 @@ from aws_lambda_powertools.shared.cookies import Cookie, SameSite
 
 from token_service import messages
 from token_service.errors import DependencyUnavailable, InvalidToken, SessionRejected
-from token_service.observability import count_outcome, logger, metrics, traced
+from token_service.observability import count_outcome, log_request, logger, metrics, traced
 
 if TYPE_CHECKING:
     from token_service.service import TokenPair
@@ -268,4 +268,4 @@ def _log(request: Request, response: Response) -> None:
         fields["user_id"] = request.user_id
     if request.detail is not None:
         fields["detail"] = request.detail
-    logger.info("request", extra={**fields, "request_id": request.request_id})
+    log_request({**fields, "request_id": request.request_id})

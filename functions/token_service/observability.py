@@ -32,6 +32,17 @@ OUTCOME_METRICS = {
     "internal_error": "InternalErrors",
 }
 REJECTED_METRIC = "RequestsRejected"
+# The hot path logs at DEBUG: a Powertools log line costs ≈ 38 µs, more than verifying the
+# token. These outcomes are still counted in metrics and in the API's access log.
+DEBUG_OUTCOMES = frozenset({"validated", "healthy"})
+
+
+def log_request(fields: dict[str, object]) -> None:
+    """The request's one log line; `fields` names no token, key or cookie value."""
+    if fields.get("outcome") in DEBUG_OUTCOMES:
+        logger.debug("request", extra=fields)
+    else:
+        logger.info("request", extra=fields)
 
 
 def count_outcome(outcome: str) -> None:

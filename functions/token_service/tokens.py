@@ -6,8 +6,11 @@ and carry a `token_use` claim that is checked, so neither can stand in for the o
 
 from __future__ import annotations
 
+import base64
+import json
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 
 import jwt
 
@@ -71,11 +74,10 @@ class TokenCodec:
     def verify(self, ring: KeyRing, token: str) -> VerifiedToken:
         if len(token) > MAX_TOKEN_LENGTH:
             raise InvalidToken("token is too long")
+        key = ring.verification_key(_kid(token.partition(".")[0]))
+        if key is None:
+            raise InvalidToken("token names no known key")
         try:
-            kid = jwt.get_unverified_header(token).get("kid")
-            key = ring.verification_key(kid) if isinstance(kid, str) else None
-            if key is None:
-                raise InvalidToken("token names no known key")
             claims = jwt.decode(
                 token,
                 key,
@@ -106,3 +108,18 @@ class TokenCodec:
             expires_at=int(expires_at),
             session_id=session_id if isinstance(session_id, str) else None,
         )
+
+
+@lru_cache(maxsize=64)
+def _kid(header_segment: str) -> str:
+    """The `kid` a token's header names, only to choose the key: pyjwt then checks the whole token.
+
+    All tokens signed with one key share one header, so this is parsed once per key, not per
+    request (pyjwt's own header parse decodes and checks all three segments again).
+    """
+    try:
+        header = json.loads(base64.urlsafe_b64decode(header_segment + "=" * (-len(header_segment) % 4)))
+    except ValueError:
+        return ""
+    kid = header.get("kid") if isinstance(header, dict) else None
+    return kid if isinstance(kid, str) else ""
