@@ -84,7 +84,8 @@ class Request:
         """The cookie's value; two different values under one name are an attack, never a choice."""
         cookies = self._event.get("cookies")
         prefix = name + "="
-        values = {c[len(prefix) :].strip() for c in cookies or () if isinstance(c, str) and c.startswith(prefix)}
+        listed = cookies if isinstance(cookies, list) else []
+        values = {c[len(prefix) :].strip() for c in listed if isinstance(c, str) and c.startswith(prefix)}
         if len(values) > 1:
             raise InvalidToken(f"cookie {name} was sent with different values")
         value = values.pop() if values else ""

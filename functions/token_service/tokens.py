@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
@@ -22,6 +23,9 @@ ALGORITHM = "HS256"
 CLOCK_SKEW_SECONDS = 5
 # Our tokens are well under 1 KiB; anything far larger is rejected before it is parsed.
 MAX_TOKEN_LENGTH = 4096
+# Compact JWS in canonical base64url, which is all this service issues: no padding, no other
+# alphabet, nothing non-ASCII (which pyjwt would fail to encode), so one token has one spelling.
+_COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 COMMON_CLAIMS = ("id", "sub", "iat", "exp", "jti", "iss", "aud", "token_use")
 
 
@@ -74,6 +78,8 @@ class TokenCodec:
     def verify(self, ring: KeyRing, token: str) -> VerifiedToken:
         if len(token) > MAX_TOKEN_LENGTH:
             raise InvalidToken("token is too long")
+        if not _COMPACT_JWS.fullmatch(token):
+            raise InvalidToken("token is not a compact JWS in base64url")
         key = ring.verification_key(_kid(token.partition(".")[0]))
         if key is None:
             raise InvalidToken("token names no known key")

@@ -7,7 +7,8 @@ from token_service.http import ApiError, Endpoint, Request, Response, pair_cooki
 from token_service.service import Client, LoginSessions, login_sessions
 
 MAX_ID_LENGTH = 128
-_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# Control characters, and lone surrogates (JSON can carry them; UTF-8 cannot store them).
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 def handle(request: Request, sessions: LoginSessions) -> Response:
