@@ -131,6 +131,8 @@ class Template:
         if key == "Fn::Equals":
             left, right = (str(self.resolve(item)) for item in argument)
             return left == right
+        if key == "Fn::Not":
+            return not self.resolve(argument[0])
         if key == "Fn::GetAtt":
             resource, attribute = argument
             return f"{self._resource_names.get(resource, resource)}.{attribute}"

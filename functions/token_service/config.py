@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 
 
@@ -28,20 +28,26 @@ class Settings:
     cookie_secure: bool
     keys_max_age: int
     refresh_grace_seconds: int
+    # The Parameters and Secrets Lambda Extension's port where the function has the extension.
+    parameters_extension_port: int | None = None
+    # Lambda's own credential; the extension requires it on every call. Never printed.
+    aws_session_token: str = field(default="", repr=False)
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] = os.environ) -> Settings:
         return cls(
             issuer=_text(environ, "TOKEN_ISSUER"),
             audience=_text(environ, "TOKEN_AUDIENCE"),
-            access_token_ttl=_seconds(environ, "ACCESS_TOKEN_TTL"),
-            refresh_token_ttl=_seconds(environ, "REFRESH_TOKEN_TTL"),
+            access_token_ttl=_number(environ, "ACCESS_TOKEN_TTL"),
+            refresh_token_ttl=_number(environ, "REFRESH_TOKEN_TTL"),
             access_keys_parameter=_text(environ, "ACCESS_KEYS_PARAMETER"),
             refresh_keys_parameter=_text(environ, "REFRESH_KEYS_PARAMETER"),
             sessions_table=_text(environ, "SESSIONS_TABLE"),
             cookie_secure=_flag(environ, "COOKIE_SECURE"),
-            keys_max_age=_seconds(environ, "KEYS_MAX_AGE"),
-            refresh_grace_seconds=_seconds(environ, "REFRESH_GRACE_SECONDS", minimum=0),
+            keys_max_age=_number(environ, "KEYS_MAX_AGE"),
+            refresh_grace_seconds=_number(environ, "REFRESH_GRACE_SECONDS", minimum=0),
+            parameters_extension_port=_optional_port(environ, "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT"),
+            aws_session_token=environ.get("AWS_SESSION_TOKEN", ""),
         )
 
 
@@ -57,11 +63,17 @@ def _text(environ: Mapping[str, str], name: str) -> str:
     return value
 
 
-def _seconds(environ: Mapping[str, str], name: str, minimum: int = 1) -> int:
+def _number(environ: Mapping[str, str], name: str, minimum: int = 1, maximum: int | None = None) -> int:
     raw = _text(environ, name)
-    if not raw.isdigit() or int(raw) < minimum:
-        raise ConfigurationError(f"environment variable {name} must be a whole number of seconds, at least {minimum}")
+    if not raw.isdigit() or int(raw) < minimum or (maximum is not None and int(raw) > maximum):
+        raise ConfigurationError(f"environment variable {name} must be a whole number from {minimum} to {maximum}")
     return int(raw)
+
+
+def _optional_port(environ: Mapping[str, str], name: str) -> int | None:
+    if not environ.get(name, "").strip():
+        return None
+    return _number(environ, name, maximum=65535)
 
 
 def _flag(environ: Mapping[str, str], name: str) -> bool:

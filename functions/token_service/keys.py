@@ -3,25 +3,30 @@
 A ring is JSON: {"current": "<kid>", "keys": {"<kid>": "<base64url of 32+ random bytes>"}}.
 Tokens are signed with the current key and verified with the key their `kid` header names,
 so a rotation keeps the previous key verifying until its tokens have expired.
+
+Rings come from the AWS Parameters and Secrets Lambda Extension where the function has it (a
+localhost HTTP call, no SDK), else from SSM through boto3. The validate function needs nothing
+else from AWS, so with the extension it never imports boto3, whose import and first client cost
+≈ 460 ms of cold start.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import http.client
 import json
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
+from urllib.parse import urlencode
 
-from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
-from botocore.exceptions import BotoCoreError, ClientError
-
+from token_service.config import Settings
 from token_service.errors import DependencyUnavailable
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools.utilities.parameters import SSMProvider
+    from mypy_boto3_ssm import SSMClient
 
 MIN_KEY_BYTES = 32
 
@@ -76,24 +81,86 @@ def _decode_key(kid: str, value: object) -> bytes:
     return key
 
 
-class KeyRingStore:
-    """The rings one function may read, fetched in one batched, decrypted SSM call.
+class ParameterSource(Protocol):
+    def fetch(self, names: Sequence[str]) -> dict[str, str]:
+        """The decrypted value of every name, or DependencyUnavailable."""
+        ...
 
-    Powertools makes the call; the parsed rings are kept here for `max_age` seconds, so a
-    rotation reaches warm functions within that time. They are kept here rather than in
-    Powertools' cache because a lookup there costs ≈ 15 µs per request, half of a token's
-    verification. A failed fetch is not kept: the next request tries again.
+
+class SsmParameterSource:
+    """One batched, decrypted GetParameters call through Powertools' SSM provider."""
+
+    def __init__(self, ssm_client: SSMClient) -> None:
+        from aws_lambda_powertools.utilities.parameters import SSMProvider  # noqa: PLC0415 - imports boto3
+
+        self._provider = SSMProvider(boto3_client=ssm_client)
+
+    def fetch(self, names: Sequence[str]) -> dict[str, str]:
+        from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError  # noqa: PLC0415
+        from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
+
+        request: dict[str, dict[str, object]] = {name: {} for name in names}
+        try:
+            # max_age=0: KeyRingStore is the cache; Powertools' would only be a second copy.
+            values = self._provider.get_parameters_by_name(parameters=request, decrypt=True, max_age=0)
+        except (GetParameterError, BotoCoreError, ClientError) as error:
+            raise DependencyUnavailable("key rings could not be read from SSM") from error
+        # Powertools answers InvalidKeyId and InternalServerError with a partial result.
+        if values.keys() != request.keys():
+            raise DependencyUnavailable("key rings could not be read from SSM")
+        return cast("dict[str, str]", values)
+
+
+class ExtensionParameterSource:
+    """SSM through the AWS Parameters and Secrets Lambda Extension on localhost: one call per ring."""
+
+    def __init__(self, port: int, session_token: str, host: str = "localhost", timeout: float = 3.0) -> None:
+        self._host = host
+        self._port = port
+        self._headers = {"X-Aws-Parameters-Secrets-Token": session_token}
+        self._timeout = timeout
+
+    def fetch(self, names: Sequence[str]) -> dict[str, str]:
+        return {name: self._get(name) for name in names}
+
+    def _get(self, name: str) -> str:
+        path = "/systemsmanager/parameters/get?" + urlencode({"name": name, "withDecryption": "true"})
+        connection = http.client.HTTPConnection(self._host, self._port, timeout=self._timeout)
+        try:
+            connection.request("GET", path, headers=self._headers)
+            response = connection.getresponse()
+            status, body = response.status, response.read()
+        except (OSError, http.client.HTTPException) as error:
+            raise DependencyUnavailable("the parameters extension did not answer") from error
+        finally:
+            connection.close()
+        if status != 200:
+            raise DependencyUnavailable(f"the parameters extension answered {status}")
+        try:
+            value = json.loads(body)["Parameter"]["Value"]
+        except (ValueError, KeyError, TypeError) as error:
+            raise DependencyUnavailable("the parameters extension answered without a value") from error
+        if not isinstance(value, str):
+            raise DependencyUnavailable("the parameters extension answered without a value")
+        return value
+
+
+class KeyRingStore:
+    """The rings one function may read, fetched together from their source.
+
+    The parsed rings are kept here for `max_age` seconds, so a rotation reaches warm functions
+    within that time. A failed fetch is not kept: the next request tries again.
     """
 
     def __init__(
         self,
-        provider: SSMProvider,
+        source: ParameterSource,
         parameter_names: Sequence[str],
         max_age: int,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._provider = provider
-        self._request: dict[str, dict[str, object]] = {name: {} for name in parameter_names}
+        self._source = source
+        self._names = list(parameter_names)
         self._max_age = max_age
         self._clock = clock
         # (fresh until, rings), swapped as one value so concurrent requests never see half of a reload.
@@ -102,20 +169,18 @@ class KeyRingStore:
     def ring(self, parameter_name: str) -> KeyRing:
         fresh_until, rings = self._cache
         if self._clock() >= fresh_until:
-            rings = self._load()
+            rings = {name: parse_key_ring(value) for name, value in self._source.fetch(self._names).items()}
             self._cache = (self._clock() + self._max_age, rings)
         return rings[parameter_name]
 
-    def _load(self) -> dict[str, KeyRing]:
-        try:
-            values = cast(
-                "dict[str, str]",
-                # max_age=0: this store is the cache, Powertools' would only be a second copy.
-                self._provider.get_parameters_by_name(parameters=self._request, decrypt=True, max_age=0),
-            )
-        except (GetParameterError, BotoCoreError, ClientError) as error:
-            raise DependencyUnavailable("key rings could not be read from SSM") from error
-        # Powertools answers InvalidKeyId and InternalServerError with a partial result.
-        if values.keys() != self._request.keys():
-            raise DependencyUnavailable("key rings could not be read from SSM")
-        return {name: parse_key_ring(value) for name, value in values.items()}
+
+def key_store(config: Settings, names: Sequence[str]) -> KeyRingStore:
+    """The named rings from the extension where the function has it, else from SSM through boto3."""
+    source: ParameterSource
+    if config.parameters_extension_port is not None:
+        source = ExtensionParameterSource(config.parameters_extension_port, config.aws_session_token)
+    else:
+        from token_service import aws  # noqa: PLC0415 - boto3 only where the extension is absent
+
+        source = SsmParameterSource(aws.ssm_client())
+    return KeyRingStore(source, names, config.keys_max_age)

@@ -12,14 +12,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from aws_lambda_powertools.utilities.parameters import SSMProvider
-
 from token_service import aws
 from token_service.config import Settings, settings
 from token_service.errors import InvalidToken
-from token_service.keys import KeyRing, KeyRingStore
+from token_service.keys import KeyRing, KeyRingStore, key_store
 from token_service.sessions import ACTIVE, Session, SessionStore
-from token_service.tokens import TokenCodec, TokenUse, VerifiedToken
+from token_service.tokens import TokenCodec, TokenUse
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,18 +37,6 @@ class TokenPair:
     access_max_age: int
     refresh_token: str | None
     refresh_max_age: int
-
-
-class AccessValidator:
-    """GET /tokens/validate: stateless, needs the access ring only."""
-
-    def __init__(self, settings: Settings, keys: KeyRingStore) -> None:
-        self._ring_name = settings.access_keys_parameter
-        self._keys = keys
-        self._codec = TokenCodec(TokenUse.ACCESS, settings.issuer, settings.audience)
-
-    def validate(self, access_token: str) -> VerifiedToken:
-        return self._codec.verify(self._keys.ring(self._ring_name), access_token)
 
 
 class LoginSessions:
@@ -159,22 +145,13 @@ def _new_id() -> str:
     return secrets.token_urlsafe(16)
 
 
-def access_validator() -> AccessValidator:
-    config = settings()
-    return AccessValidator(config, _key_store(config, [config.access_keys_parameter]))
-
-
 def login_sessions() -> LoginSessions:
     config = settings()
-    keys = _key_store(config, [config.access_keys_parameter, config.refresh_keys_parameter])
+    keys = key_store(config, [config.access_keys_parameter, config.refresh_keys_parameter])
     return LoginSessions(config, keys, SessionStore(aws.dynamodb_client(), config.sessions_table))
 
 
 def session_revocation() -> SessionRevocation:
     config = settings()
-    keys = _key_store(config, [config.refresh_keys_parameter])
+    keys = key_store(config, [config.refresh_keys_parameter])
     return SessionRevocation(config, keys, SessionStore(aws.dynamodb_client(), config.sessions_table))
-
-
-def _key_store(config: Settings, names: list[str]) -> KeyRingStore:
-    return KeyRingStore(SSMProvider(boto3_client=aws.ssm_client()), names, config.keys_max_age)

@@ -10,16 +10,16 @@ from typing import TYPE_CHECKING
 import boto3
 import pytest
 from aws_lambda_powertools.utilities import parameters
-from aws_lambda_powertools.utilities.parameters import SSMProvider
 from moto import mock_aws
 
 from infra.provision import create_key_rings, create_table
 from infra.template import Template
 from tests.conftest import REGION
 from token_service.config import Settings
-from token_service.keys import KeyRingStore
-from token_service.service import AccessValidator, LoginSessions, SessionRevocation
+from token_service.keys import KeyRingStore, SsmParameterSource
+from token_service.service import LoginSessions, SessionRevocation
 from token_service.sessions import SessionStore
+from token_service.validation import AccessValidator
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -83,15 +83,13 @@ def build_service(
     clock: Callable[[], float] = time.time,
 ) -> Service:
     """A cold start: new key caches over the given clients."""
-    provider = SSMProvider(boto3_client=ssm)
+    source = SsmParameterSource(ssm)
     both = [settings.access_keys_parameter, settings.refresh_keys_parameter]
     store = SessionStore(dynamodb, TABLE_NAME)
     return Service(
-        validator=AccessValidator(settings, KeyRingStore(provider, [settings.access_keys_parameter], max_age)),
-        sessions=LoginSessions(settings, KeyRingStore(provider, both, max_age), store, clock),
-        revocation=SessionRevocation(
-            settings, KeyRingStore(provider, [settings.refresh_keys_parameter], max_age), store
-        ),
+        validator=AccessValidator(settings, KeyRingStore(source, [settings.access_keys_parameter], max_age)),
+        sessions=LoginSessions(settings, KeyRingStore(source, both, max_age), store, clock),
+        revocation=SessionRevocation(settings, KeyRingStore(source, [settings.refresh_keys_parameter], max_age), store),
         ssm=ssm,
         dynamodb=dynamodb,
     )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import boto3
 import pytest
-from aws_lambda_powertools.utilities.parameters import SSMProvider
 from botocore.config import Config
 from botocore.stub import Stubber
 
@@ -14,8 +13,8 @@ from tests.unit.http_calls import call, expected_body
 from token_service import messages
 from token_service.config import Settings
 from token_service.handlers import issue, refresh, validate
-from token_service.keys import KeyRingStore
-from token_service.service import AccessValidator
+from token_service.keys import KeyRingStore, SsmParameterSource
+from token_service.validation import AccessValidator
 
 UNAVAILABLE = expected_body("errorMessage", messages.DEPENDENCY_UNAVAILABLE)
 
@@ -71,7 +70,7 @@ def test_ssm_unreachable_is_503(settings: Settings) -> None:
         endpoint_url="http://127.0.0.1:9",
         config=Config(connect_timeout=0.5, retries={"max_attempts": 1}),
     )
-    keys = KeyRingStore(SSMProvider(boto3_client=unreachable), [settings.access_keys_parameter], 300)
+    keys = KeyRingStore(SsmParameterSource(unreachable), [settings.access_keys_parameter], 300)
     validator = AccessValidator(settings, keys)
 
     answer = call(validate.handler, validator, "GET", "/tokens/validate", cookies=["accessToken=a.b.c"])

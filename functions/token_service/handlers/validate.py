@@ -3,7 +3,7 @@
 from token_service import messages
 from token_service.errors import InvalidToken
 from token_service.http import ACCESS_COOKIE, ApiError, Endpoint, Request, Response, success
-from token_service.service import AccessValidator, access_validator
+from token_service.validation import AccessValidator, access_validator
 
 
 def handle(request: Request, validator: AccessValidator) -> Response:
