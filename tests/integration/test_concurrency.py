@@ -1,0 +1,66 @@
+"""Many clients at once: no request fails, and every session issued is stored as the clients last saw it."""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
+
+from infra.local import LocalStack
+from tests.integration.browser import Browser, claims
+from tests.integration.conftest import scan_sessions
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+CLIENTS = 16
+REQUESTS_PER_CLIENT = 50
+# One login, then validate and refresh in turn: five requests per chain.
+CHAIN = ("issue", "validate", "refresh", "validate", "refresh")
+EXPECTED_STATUS = 200
+
+
+def run_client(stack: LocalStack, number: int, start: threading.Barrier) -> tuple[dict[str, str], list[str]]:
+    """Chains of issue/validate/refresh; returns each session's last refresh-token id and any failures."""
+    user_id = f"user-{number:02d}"
+    sessions: dict[str, str] = {}
+    failures: list[str] = []
+    browser = Browser(stack.url, user_agent=f"load/{number}")
+    start.wait()
+    for step in range(REQUESTS_PER_CLIENT):
+        action = CHAIN[step % len(CHAIN)]
+        if action == "issue":
+            browser = Browser(stack.url, user_agent=f"load/{number}")
+            answer = browser.post("/tokens", json_body={"id": user_id})
+        elif action == "validate":
+            answer = browser.get("/tokens/validate")
+        else:
+            answer = browser.post("/tokens/refresh")
+        if answer.status != EXPECTED_STATUS:
+            failures.append(f"client {number} step {step} {action}: {answer.status} {answer.text}")
+            continue
+        if action != "validate":
+            refresh = claims(browser.cookie_value("refreshToken"))
+            sessions[refresh["sid"]] = refresh["jti"]
+    return sessions, failures
+
+
+def test_sixteen_clients_at_once(stack: LocalStack, dynamodb: DynamoDBClient) -> None:
+    start = threading.Barrier(CLIENTS)
+    began = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=CLIENTS) as pool:
+        results = list(pool.map(lambda number: run_client(stack, number, start), range(CLIENTS)))
+    elapsed = time.perf_counter() - began
+
+    failures = [failure for _, client_failures in results for failure in client_failures]
+    assert failures == []
+    issued = {sid: jti for sessions, _ in results for sid, jti in sessions.items()}
+    assert len(issued) == CLIENTS * REQUESTS_PER_CLIENT // len(CHAIN)
+    stored = scan_sessions(dynamodb, stack.table_name)
+    missing = sorted(set(issued) - set(stored))
+    assert missing == []
+    for session_id, last_token_id in issued.items():
+        item = stored[session_id]
+        assert (item["status"], item["currentTokenId"]) == ("active", last_token_id)
+    print(f"{CLIENTS * REQUESTS_PER_CLIENT} requests from {CLIENTS} clients in {elapsed:.2f} s")

@@ -1,0 +1,222 @@
+"""Every error row of the contract (DESIGN.md §1) over HTTP, byte for byte, and the health route."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import boto3
+import pytest
+
+from infra.local import LocalStack
+from tests.conftest import REGION
+from tests.integration.browser import USER_ID, Browser, claims, error_body, message_body
+from tests.integration.conftest import scan_sessions
+from token_service import messages
+from token_service.keys import KeyRing, parse_key_ring
+from token_service.tokens import TokenCodec, TokenUse
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+ACCESS_MISSING = error_body("Access Token이 존재하지 않습니다.")
+ACCESS_INVALID = error_body("Access Token이 유효하지 않습니다.")
+REFRESH_MISSING = error_body("Refresh Token이 존재하지 않습니다.")
+REFRESH_INVALID = error_body("Refresh Token이 유효하지 않습니다.")
+SESSION_UNKNOWN = error_body("Refresh Token의 정보가 서버에 존재하지 않습니다.")
+NOT_AN_OBJECT = error_body(messages.BODY_NOT_JSON_OBJECT)
+BAD_ID = error_body(messages.ID_INVALID)
+
+
+def key_ring(stack: LocalStack, ring: str) -> KeyRing:
+    """A ring as the stack's SSM holds it, to sign tokens the service would accept but for one claim."""
+    ssm = boto3.client(
+        "ssm",
+        endpoint_url=stack.aws_endpoint,
+        region_name=REGION,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    name = stack.template.function_environment("IssueFunction")[f"{ring.upper()}_KEYS_PARAMETER"]
+    return parse_key_ring(ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"])
+
+
+def codec(stack: LocalStack, use: TokenUse) -> TokenCodec:
+    environment = stack.template.function_environment("IssueFunction")
+    return TokenCodec(use, environment["TOKEN_ISSUER"], environment["TOKEN_AUDIENCE"])
+
+
+def issued(new_browser: Callable[[], Browser]) -> Browser:
+    browser = new_browser()
+    assert browser.post("/tokens", json_body={"id": USER_ID}).status == 200
+    return browser
+
+
+def test_health_answers_hello_token(browser: Browser) -> None:
+    answer = browser.get("/")
+    assert (answer.status, answer.body) == (200, b"Hello Token!")
+    assert answer.headers["Content-Type"].startswith("text/plain")
+
+
+# GET /tokens/validate
+
+
+def test_validate_without_the_access_cookie_is_400(browser: Browser) -> None:
+    answer = browser.get("/tokens/validate")
+    assert (answer.status, answer.body) == (400, ACCESS_MISSING)
+    assert answer.headers["Content-Type"] == "application/json; charset=utf-8"
+
+
+@pytest.mark.parametrize("token", ["garbage", "a.b.c", "eyJhbGciOiJIUzI1NiJ9.e30.", "x" * 5000])
+def test_validate_with_a_garbage_access_token_is_401(browser: Browser, token: str) -> None:
+    answer = browser.get("/tokens/validate", headers={"Cookie": f"accessToken={token}"})
+    assert (answer.status, answer.body) == (401, ACCESS_INVALID)
+
+
+def test_validate_refuses_expired_wrong_type_and_unknown_key_tokens_with_401(
+    stack: LocalStack, new_browser: Callable[[], Browser]
+) -> None:
+    ring = key_ring(stack, "access")
+    now = int(time.time())
+    expired = codec(stack, TokenUse.ACCESS).mint(
+        ring, user_id=USER_ID, token_id="t", issued_at=now - 700, expires_at=now - 100
+    )
+    unknown_key = codec(stack, TokenUse.ACCESS).mint(
+        KeyRing("someone-elses", {"someone-elses": b"k" * 32}),
+        user_id=USER_ID,
+        token_id="t",
+        issued_at=now,
+        expires_at=now + 600,
+    )
+    refresh_as_access = issued(new_browser).cookie_value("refreshToken")
+
+    for token in (expired, unknown_key, refresh_as_access):
+        answer = new_browser().get("/tokens/validate", headers={"Cookie": f"accessToken={token}"})
+        assert (answer.status, answer.body) == (401, ACCESS_INVALID), claims(token)
+
+
+def test_validate_accepts_a_bearer_header(new_browser: Callable[[], Browser]) -> None:
+    access = issued(new_browser).cookie_value("accessToken")
+    answer = new_browser().get("/tokens/validate", headers={"Authorization": f"Bearer {access}"})
+    assert (answer.status, answer.body) == (
+        200,
+        message_body(f"{USER_ID}의 Payload를 가진 Token이 성공적으로 인증되었습니다."),
+    )
+
+
+# POST /tokens/refresh
+
+
+def test_refresh_without_the_refresh_cookie_is_400(browser: Browser) -> None:
+    answer = browser.post("/tokens/refresh")
+    assert (answer.status, answer.body) == (400, REFRESH_MISSING)
+
+
+def test_the_refresh_cookie_travels_to_the_token_routes_only(
+    stack: LocalStack, new_browser: Callable[[], Browser]
+) -> None:
+    browser = issued(new_browser)
+    with stack.captured_events() as events:
+        browser.get("/")
+        browser.post("/tokens/refresh")
+    sent = [sorted(cookie.split("=", 1)[0] for cookie in event.get("cookies", [])) for event in events]
+    assert sent == [["accessToken"], ["accessToken", "refreshToken"]]
+
+
+@pytest.mark.parametrize("token", ["garbage", "a.b.c"])
+def test_refresh_with_a_garbage_refresh_token_is_401(browser: Browser, token: str) -> None:
+    answer = browser.post("/tokens/refresh", headers={"Cookie": f"refreshToken={token}"})
+    assert (answer.status, answer.body) == (401, REFRESH_INVALID)
+
+
+def test_refresh_with_an_access_token_or_an_expired_one_is_401(
+    stack: LocalStack, new_browser: Callable[[], Browser]
+) -> None:
+    access = issued(new_browser).cookie_value("accessToken")
+    now = int(time.time())
+    expired = codec(stack, TokenUse.REFRESH).mint(
+        key_ring(stack, "refresh"),
+        user_id=USER_ID,
+        token_id="t",
+        issued_at=now - 90000,
+        expires_at=now - 100,
+        session_id="s",
+    )
+    for token in (access, expired):
+        answer = new_browser().post("/tokens/refresh", headers={"Cookie": f"refreshToken={token}"})
+        assert (answer.status, answer.body) == (401, REFRESH_INVALID)
+
+
+def test_refresh_of_a_session_the_server_does_not_know_is_419(
+    stack: LocalStack, browser: Browser, dynamodb: DynamoDBClient
+) -> None:
+    now = int(time.time())
+    forged = codec(stack, TokenUse.REFRESH).mint(
+        key_ring(stack, "refresh"),
+        user_id=USER_ID,
+        token_id="never-issued",
+        issued_at=now,
+        expires_at=now + 600,
+        session_id="never-issued",
+    )
+    answer = browser.post("/tokens/refresh", headers={"Cookie": f"refreshToken={forged}"})
+    assert (answer.status, answer.body) == (419, SESSION_UNKNOWN)
+    assert "never-issued" not in scan_sessions(dynamodb, stack.table_name)
+
+
+def test_refresh_accepts_the_token_in_a_json_body(new_browser: Callable[[], Browser]) -> None:
+    token = issued(new_browser).cookie_value("refreshToken")
+    answer = new_browser().post("/tokens/refresh", json_body={"refreshToken": token})
+    assert (answer.status, answer.body) == (200, message_body("Access Token을 새롭게 발급하였습니다."))
+
+
+# POST /tokens
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        pytest.param(None, NOT_AN_OBJECT, id="no body"),
+        pytest.param(b"{not json", NOT_AN_OBJECT, id="malformed JSON"),
+        pytest.param(b"[]", NOT_AN_OBJECT, id="array"),
+        pytest.param(b"null", NOT_AN_OBJECT, id="null"),
+        pytest.param(b"{}", BAD_ID, id="id missing"),
+        pytest.param(b'{"id": 64}', BAD_ID, id="id a number"),
+        pytest.param(b'{"id": ""}', BAD_ID, id="id empty"),
+        pytest.param(json.dumps({"id": "a" * 129}).encode(), BAD_ID, id="id over 128 characters"),
+        pytest.param(b'{"id": "a\\nb"}', BAD_ID, id="id with a control character"),
+    ],
+)
+def test_issue_refuses_bad_bodies_with_400(browser: Browser, body: bytes | None, expected: bytes) -> None:
+    answer = browser.post("/tokens", body=body, headers={"Content-Type": "application/json"})
+    assert (answer.status, answer.body) == (400, expected)
+    assert answer.set_cookies == []
+
+
+def test_issue_refuses_a_body_over_16_kib_with_413(browser: Browser) -> None:
+    answer = browser.post("/tokens", json_body={"id": USER_ID, "padding": "x" * (16 * 1024)})
+    assert (answer.status, answer.body) == (413, error_body(messages.BODY_TOO_LARGE))
+    assert answer.set_cookies == []
+
+
+# POST /tokens/revoke (an addition to the reference)
+
+
+def test_revoke_clears_both_cookies_and_ends_the_session(
+    stack: LocalStack, new_browser: Callable[[], Browser], dynamodb: DynamoDBClient
+) -> None:
+    browser = issued(new_browser)
+    session_id = claims(browser.cookie_value("refreshToken"))["sid"]
+    refresh_token = browser.cookie_value("refreshToken")
+
+    answer = browser.post("/tokens/revoke")
+
+    assert (answer.status, answer.body) == (200, message_body(messages.REVOKED))
+    assert sorted(cookie.split(";")[0] for cookie in answer.set_cookies) == ["accessToken=", "refreshToken="]
+    assert all("Max-Age=0" in cookie for cookie in answer.set_cookies)
+    assert list(browser.jar) == []
+    assert scan_sessions(dynamodb, stack.table_name)[session_id]["status"] == "revoked"
+    replay = new_browser().post("/tokens/refresh", headers={"Cookie": f"refreshToken={refresh_token}"})
+    assert (replay.status, replay.body) == (419, SESSION_UNKNOWN)

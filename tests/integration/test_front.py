@@ -1,0 +1,158 @@
+"""What the local front does in API Gateway's place: routing, framing, gateway errors, the Lambda context."""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import json
+import socket
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from infra.local import LocalStack
+from infra.local_http import Function, LocalApi, lambda_reply
+from tests.integration.browser import USER_ID, Browser, message_body
+
+NOT_FOUND = b'{"message":"Not Found"}'
+ISSUED = message_body("Token이 정상적으로 발급되었습니다.")
+
+
+def connection(stack: LocalStack) -> http.client.HTTPConnection:
+    address = urlsplit(stack.url)
+    assert address.hostname is not None
+    return http.client.HTTPConnection(address.hostname, address.port, timeout=10)
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("GET", "/nowhere"), ("DELETE", "/tokens"), ("GET", "/tokens"), ("GET", "/tokens/validate/"), ("HEAD", "/")],
+)
+def test_an_unknown_route_is_api_gateways_404(browser: Browser, method: str, path: str) -> None:
+    answer = browser.request(method, path)
+    assert answer.status == 404
+    assert answer.headers["Content-Type"] == "application/json"
+    assert answer.body == (b"" if method == "HEAD" else NOT_FOUND)
+
+
+def test_the_routes_and_their_functions_come_from_the_template(stack: LocalStack) -> None:
+    served = {route: function.handler_path for route, function in stack.api.routes.items()}
+    assert served == {(route.method, route.path): route.handler for route in stack.template.routes()}
+    health = stack.api.routes[("GET", "/")]
+    assert (health.name, health.memory_mb, health.timeout_seconds) == ("HealthFunction", 512, 10)
+
+
+def test_a_binary_body_reaches_the_handler_base64_encoded(stack: LocalStack, browser: Browser) -> None:
+    with stack.captured_events() as events:
+        answer = browser.post(
+            "/tokens", body=json.dumps({"id": USER_ID}).encode(), headers={"Content-Type": "application/octet-stream"}
+        )
+    assert (answer.status, answer.body) == (200, ISSUED)
+    assert events[0]["isBase64Encoded"] is True
+    assert json.loads(base64.b64decode(events[0]["body"])) == {"id": USER_ID}
+
+
+def test_one_connection_carries_many_requests(stack: LocalStack) -> None:
+    client = connection(stack)
+    try:
+        for _ in range(3):
+            client.request("GET", "/")
+            response = client.getresponse()
+            assert (response.status, response.read()) == (200, b"Hello Token!")
+            assert response.getheader("Connection") is None
+        client.request("GET", "/nowhere")
+        assert client.getresponse().read() == NOT_FOUND
+    finally:
+        client.close()
+
+
+def test_a_chunked_request_body_is_read_whole(stack: LocalStack) -> None:
+    def chunks() -> Iterator[bytes]:
+        yield b'{"id": '
+        yield json.dumps(USER_ID).encode() + b"}"
+
+    client = connection(stack)
+    try:
+        client.request(
+            "POST", "/tokens", body=chunks(), headers={"Content-Type": "application/json"}, encode_chunked=True
+        )
+        response = client.getresponse()
+        assert (response.status, response.read()) == (200, ISSUED)
+    finally:
+        client.close()
+
+
+def test_a_request_over_api_gateways_payload_limit_is_413_unread(stack: LocalStack) -> None:
+    address = urlsplit(stack.url)
+    with socket.create_connection((address.hostname, address.port), timeout=10) as raw:
+        raw.sendall(b"POST /tokens HTTP/1.1\r\nHost: local\r\nContent-Length: 10485761\r\n\r\n")
+        answer = raw.makefile("rb").read()
+    assert answer.startswith(b"HTTP/1.1 413 ")
+    assert answer.endswith(b'{"message":"Request Entity Too Large"}')
+
+
+# The translation itself, without sockets
+
+
+def front(handler: Any) -> LocalApi:
+    function = Function(
+        name="Probe", handler_path="probe.handler", handler=handler, memory_mb=256, timeout_seconds=7, region="r"
+    )
+    return LocalApi({("GET", "/probe"): function})
+
+
+def test_a_handler_gets_a_lambda_context() -> None:
+    seen: list[Any] = []
+
+    def record(event: Any, context: Any) -> Any:
+        seen.append(context)
+        return {"statusCode": 204}
+
+    api = front(record)
+
+    reply = api.respond("GET", "/probe", [], b"", "127.0.0.1")
+
+    assert reply.status == 204
+    (context,) = seen
+    assert (context.function_name, context.memory_limit_in_mb) == ("Probe", 256)
+    assert context.invoked_function_arn == "arn:aws:lambda:r:123456789012:function:Probe"
+    assert context.aws_request_id
+    assert 6000 < context.get_remaining_time_in_millis() <= 7000
+
+
+def test_a_handler_that_raises_is_api_gateways_500() -> None:
+    def crash(event: Any, context: Any) -> Any:
+        raise RuntimeError("boom")
+
+    reply = front(crash).respond("GET", "/probe", [], b"", "127.0.0.1")
+    assert (reply.status, reply.body) == (500, b'{"message":"Internal Server Error"}')
+
+
+@pytest.mark.parametrize("result", [{"statusCode": "200"}, {"statusCode": 200, "body": 5}, {"statusCode": 99}])
+def test_an_unusable_answer_is_api_gateways_500(result: object) -> None:
+    reply = front(lambda event, context: result).respond("GET", "/probe", [], b"", "127.0.0.1")
+    assert (reply.status, reply.body) == (500, b'{"message":"Internal Server Error"}')
+
+
+def test_an_answer_is_turned_into_http_as_api_gateway_does() -> None:
+    reply = lambda_reply(
+        {
+            "statusCode": 201,
+            "headers": {"x-one": 1, "x-flag": True},
+            "cookies": ["a=1; Path=/", "b=2"],
+            "body": base64.b64encode(b"\x00\xff").decode(),
+            "isBase64Encoded": True,
+        }
+    )
+    assert reply.status == 201
+    assert reply.headers == [("x-one", "1"), ("x-flag", "true"), ("set-cookie", "a=1; Path=/"), ("set-cookie", "b=2")]
+    assert reply.body == b"\x00\xff"
+    # Payload format 2.0 without a statusCode: a 200 JSON answer.
+    inferred = lambda_reply({"hello": "world"})
+    assert (inferred.status, inferred.headers, inferred.body) == (
+        200,
+        [("content-type", "application/json")],
+        b'{"hello": "world"}',
+    )
