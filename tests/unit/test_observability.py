@@ -1,12 +1,14 @@
-"""Tracing costs cold start only where the template turns it on."""
+"""Metrics as Lambda emits them, and tracing that costs cold start only where the template turns it on."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
 import pytest
 
+from infra.events import http_api_event
 from infra.template import Template
 
 IMPORT_ALL_HANDLERS = (
@@ -28,3 +30,40 @@ def test_the_tracer_is_imported_only_when_tracing_is_active(tracing: str, import
         check=True,
     )
     assert result.stdout.strip() == str(imports_xray)
+
+
+METRICS_SCRIPT = """
+import json, sys, types
+import token_service.handlers.validate as validate
+context = types.SimpleNamespace(function_name="ValidateFunction", memory_limit_in_mb=512,
+    invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:ValidateFunction", aws_request_id="r")
+for _ in range(2):
+    validate.handler(json.loads(sys.argv[1]), context)
+"""
+
+
+def test_a_lambda_invocation_emits_its_outcome_metric_with_the_reason_and_one_cold_start() -> None:
+    variables = Template.load(resource_names={"SessionsTable": "t"}).function_environment("ValidateFunction")
+    event = json.dumps(http_api_event("GET", "/tokens/validate"))
+    result = subprocess.run(
+        [sys.executable, "-c", METRICS_SCRIPT, event],
+        env={
+            **variables,
+            "PATH": "/usr/bin:/bin",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "POWERTOOLS_LOG_LEVEL": "WARNING",
+        },
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    blobs = [json.loads(line) for line in result.stdout.splitlines() if '"_aws"' in line]
+    definitions = [(blob["_aws"]["CloudWatchMetrics"][0], blob) for blob in blobs]
+
+    assert all(definition["Namespace"] == "TokenService" for definition, _ in definitions)
+    cold = [blob for definition, blob in definitions if definition["Metrics"][0]["Name"] == "ColdStart"]
+    assert len(cold) == 1 and cold[0]["function_name"] == "ValidateFunction"
+    rejected = [blob for definition, blob in definitions if definition["Metrics"][0]["Name"] == "RequestsRejected"]
+    assert len(rejected) == 2
+    assert all(blob["reason"] == "access_token_missing" and blob["RequestsRejected"] == [1.0] for blob in rejected)
+    assert definitions[-1][0]["Dimensions"] == [["reason", "service"]]
