@@ -64,3 +64,26 @@ def test_sixteen_clients_at_once(stack: LocalStack, dynamodb: DynamoDBClient) ->
         item = stored[session_id]
         assert (item["status"], item["currentTokenId"]) == ("active", last_token_id)
     print(f"{CLIENTS * REQUESTS_PER_CLIENT} requests from {CLIENTS} clients in {elapsed:.2f} s")
+
+
+def test_concurrent_refreshes_with_one_token_rotate_it_once_and_revoke_the_session(
+    stack: LocalStack, dynamodb: DynamoDBClient
+) -> None:
+    """Two tabs, a retry, or a thief: with the default grace window of 0 only one request can win."""
+    first = Browser(stack.url)
+    first.post("/tokens", json_body={"id": "racer"})
+    token = first.cookie_value("refreshToken")
+    start = threading.Barrier(12)
+
+    def race(_: int) -> tuple[int, bool]:
+        racer = Browser(stack.url)
+        start.wait()
+        answer = racer.post("/tokens/refresh", json_body={"refreshToken": token})
+        return answer.status, any(cookie.startswith("refreshToken=") for cookie in answer.set_cookies)
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        results = list(pool.map(race, range(12)))
+
+    assert sorted(results) == [(200, True)] + [(419, False)] * 11
+    session_id = claims(token)["sid"]
+    assert scan_sessions(dynamodb, stack.table_name)[session_id]["status"] == "revoked"
