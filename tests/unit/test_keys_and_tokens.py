@@ -159,3 +159,18 @@ def test_malformed_key_rings_are_refused(raw: str) -> None:
 def test_a_ring_survives_its_own_json_round_trip() -> None:
     ring = KeyRing(current_kid="k2", keys={"k2": b"a" * 32, "k1": b"b" * 40})
     assert parse_key_ring(ring.to_json()) == ring
+
+
+def test_rotating_both_rings_while_tokens_are_in_flight(service: Service, settings: Settings) -> None:
+    issued = call(issue.handler, service.sessions, "POST", "/tokens", json_body={"id": USER_ID})
+    old_access, old_refresh = issued.cookie_value("accessToken"), issued.cookie_value("refreshToken")
+
+    key_commands.main(["rotate", "--stage", STAGE])
+    warm = build_service(settings, service.ssm, service.dynamodb)  # the cache has expired
+
+    assert validate_status(warm, old_access) == 200
+    rotated = call(refresh.handler, warm.sessions, "POST", "/tokens/refresh", cookies=[f"refreshToken={old_refresh}"])
+    assert rotated.status == 200, "a refresh token signed with the previous key still rotates"
+    for name, old in (("accessToken", old_access), ("refreshToken", old_refresh)):
+        new_kid = jwt.get_unverified_header(rotated.cookie_value(name))["kid"]
+        assert new_kid != jwt.get_unverified_header(old)["kid"]
