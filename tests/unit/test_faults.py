@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import boto3
 import pytest
 from botocore.config import Config
@@ -14,6 +16,8 @@ from token_service import messages
 from token_service.config import Settings
 from token_service.handlers import issue, refresh, validate
 from token_service.keys import KeyRingStore, SsmParameterSource
+from token_service.service import LoginSessions
+from token_service.sessions import SessionStore
 from token_service.validation import AccessValidator
 
 UNAVAILABLE = expected_body("errorMessage", messages.DEPENDENCY_UNAVAILABLE)
@@ -90,3 +94,36 @@ def _fresh_service(service: Service) -> Service:
     from tests.unit.conftest import build_service
 
     return build_service(service.sessions.settings, service.ssm, service.dynamodb)
+
+
+def test_ssm_failure_when_the_cache_expires_is_503_and_the_next_call_recovers(service: Service) -> None:
+    from tests.unit.conftest import build_service
+
+    warm = build_service(service.sessions.settings, service.ssm, service.dynamodb, max_age=1)
+    assert call(issue.handler, warm.sessions, "POST", "/tokens", json_body={"id": "u1"}).status == 200
+    time.sleep(1.1)
+
+    with Stubber(service.ssm) as ssm:
+        ssm.add_client_error("get_parameters", service_error_code="InternalServerError", http_status_code=500)
+        failed = call(issue.handler, warm.sessions, "POST", "/tokens", json_body={"id": "u2"})
+
+    assert (failed.status, failed.cookies) == (503, [])
+    assert len(service.dynamodb.scan(TableName=TABLE_NAME)["Items"]) == 1, "nothing stored for the failed call"
+    assert call(issue.handler, warm.sessions, "POST", "/tokens", json_body={"id": "u2"}).status == 200
+
+
+def test_dynamodb_unreachable_is_503_without_cookies(service: Service, settings: Settings) -> None:
+    unreachable = boto3.client(
+        "dynamodb",
+        region_name=REGION,
+        endpoint_url="http://127.0.0.1:9",
+        config=Config(connect_timeout=0.5, retries={"max_attempts": 1}),
+    )
+    keys = KeyRingStore(
+        SsmParameterSource(service.ssm), [settings.access_keys_parameter, settings.refresh_keys_parameter], 300
+    )
+    sessions = LoginSessions(settings, keys, SessionStore(unreachable, TABLE_NAME))
+
+    answer = call(issue.handler, sessions, "POST", "/tokens", json_body={"id": "u1"})
+
+    assert (answer.status, answer.body, answer.cookies) == (503, UNAVAILABLE, [])
