@@ -60,3 +60,26 @@ check-template: $(SAM) $(CHECKOV)
 	$(SAM) validate --region us-east-1
 	$(CHECKOV) --file template.yaml --framework cloudformation --skip-download --compact --quiet
 	$(SAM) build --parameter-overrides Architecture=x86_64
+
+# `sam local start-api` (Docker) with the embedded AWS endpoint; PORT overrides 3019.
+# On machines with the shared sam-local tools (no registry, loopback-only Docker), SAM runs
+# through their sam-hostnet wrapper; elsewhere plain SAM CLI does.
+SAM_LOCAL_TOOLS := $(CURDIR)/../shared/tools/sam-local
+ifneq ($(wildcard $(SAM_LOCAL_TOOLS)/sam-hostnet),)
+export SAM_LOCAL_WRAPPER := $(SAM_LOCAL_TOOLS)/sam-hostnet
+endif
+AS_ROOT := $(if $(filter 0,$(shell id -u)),,sudo)
+
+.PHONY: sam-local test-sam-local
+
+sam-local: env $(SAM)
+	PORT=$(PORT) $(BIN)/python -m infra.sam_local --sam $(CURDIR)/$(SAM)
+
+test-sam-local: env $(SAM)
+	command -v dockerd >/dev/null || $(AS_ROOT) apt-get update -qq  # setup installs docker.io
+	$(if $(wildcard $(SAM_LOCAL_TOOLS)/setup),$(AS_ROOT) $(SAM_LOCAL_TOOLS)/setup)
+	SAM=$(CURDIR)/$(SAM) SAM_LOCAL=1 $(BIN)/pytest tests/sam_local
+
+.PHONY: bench
+bench: env
+	$(BIN)/python -m bench

@@ -1,0 +1,87 @@
+"""`sam local start-api` (Docker, SAM CLI) with the embedded AWS endpoint, once per test run.
+
+Opt-in: SAM_LOCAL=1 (`make test-sam-local`); SAM from env SAM (else `sam` on PATH), through
+SAM_LOCAL_WRAPPER when set. Ports are free ones outside SAM's own 5000-9000 range.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
+
+import boto3
+import pytest
+
+from infra.sam_local import SamLocal
+from tests.conftest import REGION
+from tests.integration.browser import Browser
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+_OUTER_AWS_SETTINGS = ("AWS_ENDPOINT_URL", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "AWS_PROFILE", "AWS_DEFAULT_PROFILE")
+_SAM_PORTS = range(5000, 9001)
+
+
+def free_port() -> int:
+    """A free loopback port SAM will not pick for one of its emulators."""
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.bind(("127.0.0.1", 0))
+            port: int = probe.getsockname()[1]
+        if port not in _SAM_PORTS:
+            return port
+    raise RuntimeError("no free port outside 5000-9000")
+
+
+@pytest.fixture(scope="session")
+def sam_local() -> Iterator[SamLocal]:
+    if os.environ.get("SAM_LOCAL") != "1":
+        pytest.skip("sam local start-api needs Docker and SAM CLI: opt in with SAM_LOCAL=1 (make test-sam-local)")
+    saved = dict(os.environ)
+    for name in list(os.environ):
+        if name.startswith(_OUTER_AWS_SETTINGS) or name == "AWS_SESSION_TOKEN":
+            del os.environ[name]
+    os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION=REGION)
+    running = SamLocal(
+        port=free_port(),
+        aws_port=0,
+        sam=os.environ.get("SAM", "sam"),
+        wrapper=os.environ.get("SAM_LOCAL_WRAPPER") or None,
+    )
+    try:
+        with running:
+            yield running
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+@pytest.fixture(autouse=True)
+def isolated_aws_environment() -> None:
+    """Replaces the unit tests' per-test isolation: the running stack set the environment (its
+    AWS endpoint among it), and a test must not take that away. Skipped tests need none."""
+
+
+@pytest.fixture
+def new_browser(sam_local: SamLocal) -> Callable[[], Browser]:
+    return lambda: Browser(sam_local.url)
+
+
+@pytest.fixture
+def browser(new_browser: Callable[[], Browser]) -> Browser:
+    return new_browser()
+
+
+@pytest.fixture(scope="session")
+def dynamodb(sam_local: SamLocal) -> DynamoDBClient:
+    client: DynamoDBClient = boto3.client(
+        "dynamodb",
+        endpoint_url=sam_local.stack.aws_endpoint,
+        region_name=REGION,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    return client
