@@ -279,7 +279,7 @@ class _Exchange(BaseHTTPRequestHandler):
             print(f"{self.command} {self.path} {reply.status} {elapsed:.1f} ms", flush=True)
 
     # The names BaseHTTPRequestHandler dispatches to; a method no route has is API Gateway's 404.
-    do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = _serve  # noqa: N815
+    do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_TRACE = _serve  # noqa: N815
 
     def _read_body(self) -> bytes | None:
         """The request body, or None when the request was already answered (400, 413)."""

@@ -1,0 +1,328 @@
+"""openapi.yaml against the running stack: every route and status it documents, driven on purpose
+and checked against the document, then fuzzed with schemathesis for 5xx and non-conforming answers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+import pytest
+import schemathesis
+import yaml
+from hypothesis import HealthCheck, settings
+from jsonschema import Draft202012Validator
+from openapi_spec_validator import validate as validate_openapi
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+from schemathesis import GenerationMode
+from schemathesis import checks as schemathesis_checks
+
+from infra.local import LocalStack
+from infra.provision import create_table
+from infra.template import ROOT, Template
+from tests.integration.browser import USER_ID, Answer, Browser
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+DOCUMENT_PATH = ROOT / "openapi.yaml"
+DOCUMENT_URI = "urn:token-service:openapi"
+METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+JSON_CONTENT_TYPE = "application/json; charset=utf-8"
+BODY_LIMIT = 16 * 1024
+# The one documented status no HTTP request can cause on the local stack: the validate function
+# reads only the access key ring, which stays cached (KeyRingsMaxAgeSeconds) once it has been read,
+# and touches no table. Its 503 is exercised in-process by tests/unit/test_faults.py.
+NOT_DRIVABLE_OVER_HTTP = {("GET", "/tokens/validate", 503)}
+# Driven by deleting the sessions table under the running stack (test_a_failing_table_is_the_documented_503).
+FAILING_TABLE_ROUTES = ("/tokens", "/tokens/refresh", "/tokens/revoke")
+
+
+@cache
+def document() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load(DOCUMENT_PATH.read_text(encoding="utf-8"))
+    return loaded
+
+
+def resolved(node: Any) -> Any:
+    """A Response or Header object, following one local `$ref`."""
+    while isinstance(node, dict) and "$ref" in node:
+        target: Any = document()
+        for part in node["$ref"].removeprefix("#/").split("/"):
+            target = target[part.replace("~1", "/").replace("~0", "~")]
+        node = target
+    return node
+
+
+def documented_operations() -> dict[tuple[str, str], dict[str, Any]]:
+    return {
+        (method.upper(), path): operation
+        for path, item in document()["paths"].items()
+        for method, operation in item.items()
+        if method in METHODS
+    }
+
+
+def documented_statuses() -> set[tuple[str, str, int]]:
+    return {
+        (method, path, int(status))
+        for (method, path), operation in documented_operations().items()
+        for status in operation["responses"]
+    }
+
+
+def pointer(*parts: str) -> str:
+    return "#/" + "/".join(part.replace("~", "~0").replace("/", "~1") for part in parts)
+
+
+def assert_conforms(method: str, path: str, answer: Answer) -> None:
+    """The answer's status is documented for the route, and its content type, body and headers match."""
+    responses = documented_operations()[(method, path)]["responses"]
+    assert str(answer.status) in responses, f"{method} {path} answered an undocumented {answer.status}"
+    response = resolved(responses[str(answer.status)])
+    (media_type,) = response["content"]
+    content_type = answer.headers["Content-Type"]
+    assert content_type.split(";")[0].strip() == media_type
+    body: Any = answer.text
+    if media_type == "application/json":
+        assert content_type == JSON_CONTENT_TYPE
+        body = json.loads(answer.body)
+    schema_pointer = pointer("paths", path, method.lower(), "responses", str(answer.status))
+    if "$ref" in responses[str(answer.status)]:
+        schema_pointer = responses[str(answer.status)]["$ref"]
+    validator(schema_pointer + pointer("content", media_type, "schema")[1:]).validate(body)
+    for name, declared in response.get("headers", {}).items():
+        header = resolved(declared)
+        values = answer.headers.get_all(name) or []
+        if header.get("required"):
+            assert values, f"{name} is required on {answer.status}"
+        for value in values:
+            validator_for(header["schema"]).validate(value)
+
+
+def validator(schema_pointer: str) -> Draft202012Validator:
+    return validator_for({"$ref": DOCUMENT_URI + schema_pointer})
+
+
+def validator_for(schema: dict[str, Any]) -> Draft202012Validator:
+    registry: Registry[Any] = Registry().with_resource(
+        DOCUMENT_URI, Resource.from_contents(document(), default_specification=DRAFT202012)
+    )
+    return Draft202012Validator(schema, registry=registry)
+
+
+# -- the document itself -----------------------------------------------------------------------
+
+
+def test_the_document_is_valid_openapi_3_1() -> None:
+    validate_openapi(document())
+    assert document()["openapi"].startswith("3.1.")
+
+
+def test_the_document_has_exactly_the_templates_routes() -> None:
+    routes = {(route.method, route.path) for route in Template.load().routes()}
+    assert set(documented_operations()) == routes
+
+
+def test_the_driven_cases_cover_every_documented_status() -> None:
+    driven = {(case.method, case.path, case.status) for case in CASES}
+    driven |= {("POST", path, 503) for path in FAILING_TABLE_ROUTES}
+    assert driven | NOT_DRIVABLE_OVER_HTTP == documented_statuses()
+    assert not driven & NOT_DRIVABLE_OVER_HTTP
+
+
+# -- every route and status, on purpose ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    method: str
+    path: str
+    status: int
+    send: Callable[[Callable[[], Browser]], Answer]
+    message: str | None = None
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def signed_in(new_browser: Callable[[], Browser]) -> Browser:
+    browser = new_browser()
+    assert browser.post("/tokens", json_body={"id": USER_ID}).status == 200
+    return browser
+
+
+def oversized(field: str) -> bytes:
+    return json.dumps({field: "x" * BODY_LIMIT}).encode()
+
+
+def replayed_refresh(new_browser: Callable[[], Browser]) -> Answer:
+    browser = signed_in(new_browser)
+    stale = browser.cookie_value("refreshToken")
+    assert browser.post("/tokens/refresh").status == 200
+    return new_browser().post("/tokens/refresh", json_body={"refreshToken": stale})
+
+
+def garbage_cookie(name: str) -> dict[str, str]:
+    return {"Cookie": f"{name}=not.a.token"}
+
+
+CASES = [
+    Case("health", "GET", "/", 200, lambda nb: nb().get("/")),
+    Case("issue", "POST", "/tokens", 200, lambda nb: nb().post("/tokens", json_body={"id": USER_ID})),
+    Case("issue-no-body", "POST", "/tokens", 400, lambda nb: nb().post("/tokens")),
+    Case("issue-malformed", "POST", "/tokens", 400, lambda nb: nb().post("/tokens", body=b"{")),
+    Case("issue-not-object", "POST", "/tokens", 400, lambda nb: nb().post("/tokens", json_body=[USER_ID])),
+    Case("issue-id-long", "POST", "/tokens", 400, lambda nb: nb().post("/tokens", json_body={"id": "x" * 129})),
+    Case("issue-id-control", "POST", "/tokens", 400, lambda nb: nb().post("/tokens", json_body={"id": "a\nb"})),
+    Case("issue-too-large", "POST", "/tokens", 413, lambda nb: nb().post("/tokens", body=oversized("id"))),
+    Case(
+        "validate-cookie",
+        "GET",
+        "/tokens/validate",
+        200,
+        lambda nb: signed_in(nb).get("/tokens/validate"),
+        f"{USER_ID}의 Payload를 가진 Token이 성공적으로 인증되었습니다.",
+    ),
+    Case(
+        "validate-bearer",
+        "GET",
+        "/tokens/validate",
+        200,
+        lambda nb: nb().get(
+            "/tokens/validate", headers={"Authorization": "Bearer " + signed_in(nb).cookie_value("accessToken")}
+        ),
+    ),
+    Case("validate-missing", "GET", "/tokens/validate", 400, lambda nb: nb().get("/tokens/validate")),
+    Case(
+        "validate-invalid",
+        "GET",
+        "/tokens/validate",
+        401,
+        lambda nb: nb().get("/tokens/validate", headers=garbage_cookie("accessToken")),
+    ),
+    Case("refresh-cookie", "POST", "/tokens/refresh", 200, lambda nb: signed_in(nb).post("/tokens/refresh")),
+    Case(
+        "refresh-body",
+        "POST",
+        "/tokens/refresh",
+        200,
+        lambda nb: nb().post("/tokens/refresh", json_body={"refreshToken": signed_in(nb).cookie_value("refreshToken")}),
+    ),
+    Case("refresh-missing", "POST", "/tokens/refresh", 400, lambda nb: nb().post("/tokens/refresh", json_body={})),
+    Case("refresh-not-object", "POST", "/tokens/refresh", 400, lambda nb: nb().post("/tokens/refresh", body=b"1")),
+    Case(
+        "refresh-invalid",
+        "POST",
+        "/tokens/refresh",
+        401,
+        lambda nb: nb().post("/tokens/refresh", headers=garbage_cookie("refreshToken")),
+    ),
+    Case(
+        "refresh-too-large",
+        "POST",
+        "/tokens/refresh",
+        413,
+        lambda nb: nb().post("/tokens/refresh", body=oversized("refreshToken")),
+    ),
+    Case("refresh-replayed", "POST", "/tokens/refresh", 419, replayed_refresh),
+    Case(
+        "revoke",
+        "POST",
+        "/tokens/revoke",
+        200,
+        lambda nb: signed_in(nb).post("/tokens/revoke"),
+        "Refresh Token이 정상적으로 폐기되었습니다.",
+    ),
+    Case(
+        "revoke-all",
+        "POST",
+        "/tokens/revoke",
+        200,
+        lambda nb: signed_in(nb).post("/tokens/revoke", json_body={"all": True}),
+        "모든 기기의 Refresh Token이 정상적으로 폐기되었습니다.",
+    ),
+    Case("revoke-missing", "POST", "/tokens/revoke", 400, lambda nb: nb().post("/tokens/revoke")),
+    Case("revoke-not-object", "POST", "/tokens/revoke", 400, lambda nb: nb().post("/tokens/revoke", body=b"[]")),
+    Case(
+        "revoke-all-not-boolean",
+        "POST",
+        "/tokens/revoke",
+        400,
+        lambda nb: signed_in(nb).post("/tokens/revoke", json_body={"all": "yes"}),
+    ),
+    Case(
+        "revoke-invalid",
+        "POST",
+        "/tokens/revoke",
+        401,
+        lambda nb: nb().post("/tokens/revoke", headers=garbage_cookie("refreshToken")),
+    ),
+    Case(
+        "revoke-too-large",
+        "POST",
+        "/tokens/revoke",
+        413,
+        lambda nb: nb().post("/tokens/revoke", body=oversized("refreshToken")),
+    ),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_each_documented_answer_is_what_the_stack_answers(case: Case, new_browser: Callable[[], Browser]) -> None:
+    answer = case.send(new_browser)
+    assert answer.status == case.status, answer.text
+    assert_conforms(case.method, case.path, answer)
+    if case.message is not None:
+        assert json.loads(answer.body)["message"] == case.message
+    set_names = sorted(cookie.split("=", 1)[0] for cookie in answer.set_cookies)
+    expected = ["accessToken", "refreshToken"] if case.path != "/" and case.status == 200 else []
+    assert set_names == (expected if case.path != "/tokens/validate" else [])
+
+
+def test_a_failing_table_is_the_documented_503(stack: LocalStack, dynamodb: DynamoDBClient) -> None:
+    browser = Browser(stack.url)
+    assert browser.post("/tokens", json_body={"id": USER_ID}).status == 200
+    refresh_token = browser.cookie_value("refreshToken")
+    dynamodb.delete_table(TableName=stack.table_name)
+    try:
+        answers = {
+            "/tokens": Browser(stack.url).post("/tokens", json_body={"id": USER_ID}),
+            "/tokens/refresh": Browser(stack.url).post("/tokens/refresh", json_body={"refreshToken": refresh_token}),
+            "/tokens/revoke": Browser(stack.url).post("/tokens/revoke", json_body={"refreshToken": refresh_token}),
+        }
+    finally:
+        create_table(dynamodb, stack.template, stack.table_name)
+    assert tuple(answers) == FAILING_TABLE_ROUTES
+    for path, answer in answers.items():
+        assert answer.status == 503, (path, answer.text)
+        assert_conforms("POST", path, answer)
+
+
+# -- fuzzing ---------------------------------------------------------------------------------------
+
+CHECKS = [
+    schemathesis_checks.not_a_server_error,
+    schemathesis_checks.status_code_conformance,
+    schemathesis_checks.content_type_conformance,
+    schemathesis_checks.response_schema_conformance,
+    schemathesis_checks.response_headers_conformance,
+]
+
+
+# The stack's port is known only once it runs, so each call is given its base URL.
+schema = schemathesis.openapi.from_path(DOCUMENT_PATH)
+schema.config.generation.update(modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
+
+
+@schema.parametrize()
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+def test_no_answer_violates_the_document(case: schemathesis.Case[Any], stack: LocalStack) -> None:
+    if case.method.upper() != case.operation.method.upper():
+        # Methods a route does not have are the gateway's 404, outside the document.
+        return
+    case.call_and_validate(base_url=stack.url, checks=CHECKS)
