@@ -82,4 +82,5 @@ test-sam-local: env $(SAM)
 
 .PHONY: bench
 bench: env
+	command -v wrk >/dev/null || { $(AS_ROOT) apt-get update -qq && $(AS_ROOT) apt-get install -y -qq wrk; }
 	$(BIN)/python -m bench
