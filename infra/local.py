@@ -450,11 +450,9 @@ def _parameter(text: str) -> tuple[str, str]:
     return name, value
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m infra.local", description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--port", type=int, default=_port("PORT", DEFAULT_PORT), help="HTTP port (env PORT; 0: a free one)"
-    )
+def add_stack_arguments(parser: argparse.ArgumentParser, port_help: str, parameter_example: str) -> None:
+    """The options every command that runs the stack takes: ports, stage, template parameters."""
+    parser.add_argument("--port", type=int, default=_port("PORT", DEFAULT_PORT), help=port_help)
     parser.add_argument(
         "--aws-port",
         type=int,
@@ -468,8 +466,13 @@ def _parser() -> argparse.ArgumentParser:
         type=_parameter,
         default=[],
         metavar="NAME=VALUE",
-        help="a template parameter (repeatable), e.g. LogLevel=WARNING",
+        help=f"a template parameter (repeatable), e.g. {parameter_example}",
     )
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m infra.local", description=__doc__.split("\n\n")[0])
+    add_stack_arguments(parser, "HTTP port (env PORT; 0: a free one)", "LogLevel=WARNING")
     parser.add_argument("--access-log", action="store_true", help="print one line per request")
     parser.add_argument("--log-events", action="store_true", help="print every event handed to a handler (stderr)")
     return parser

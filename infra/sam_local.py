@@ -49,6 +49,7 @@ from infra.local import (
     REGION,
     LocalStack,
     LocalStackError,
+    add_stack_arguments,
 )
 from infra.template import TEMPLATE_PATH, Template
 
@@ -460,38 +461,9 @@ def _wait(sam_local: SamLocal) -> None:
         signal.signal(stop_signal, signal.SIG_IGN)
 
 
-def _port(environment_name: str, default: int) -> int:
-    raw = os.environ.get(environment_name, "").strip()
-    return int(raw) if raw.isdigit() else default
-
-
-def _parameter(text: str) -> tuple[str, str]:
-    name, equals, value = text.partition("=")
-    if not equals or not name:
-        raise argparse.ArgumentTypeError(f"{text!r} is not NAME=VALUE")
-    return name, value
-
-
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m infra.sam_local", description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--port", type=int, default=_port("PORT", DEFAULT_PORT), help="sam local start-api port (env PORT)"
-    )
-    parser.add_argument(
-        "--aws-port",
-        type=int,
-        default=_port("AWS_PORT", DEFAULT_AWS_PORT),
-        help="embedded AWS endpoint port (env AWS_PORT; 0: a free one)",
-    )
-    parser.add_argument("--stage", default=DEFAULT_STAGE, help="the template's Stage parameter")
-    parser.add_argument(
-        "--parameter",
-        action="append",
-        type=_parameter,
-        default=[],
-        metavar="NAME=VALUE",
-        help="a template parameter (repeatable), e.g. LogLevel=DEBUG or Architecture=arm64",
-    )
+    add_stack_arguments(parser, "sam local start-api port (env PORT)", "LogLevel=DEBUG or Architecture=arm64")
     parser.add_argument(
         "--container-aws-host",
         default=os.environ.get("SAM_LOCAL_CONTAINER_AWS_HOST") or None,
