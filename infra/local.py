@@ -223,7 +223,7 @@ class LocalStack:
         # Quiet: no werkzeug line per request; its errors still show.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         if self._aws_port:
-            _ensure_free(self._aws_port, "AWS endpoint (--aws-port, AWS_PORT)")
+            ensure_free(self._aws_port, "AWS endpoint (--aws-port, AWS_PORT)")
         self._moto = ThreadedMotoServer(ip_address=HOST, port=self._aws_port, verbose=False)
         self._moto.start()
         # moto's state lives in the process, not the server: a stack that follows another starts empty.
@@ -381,7 +381,7 @@ def warm_up(routes: Mapping[tuple[str, str], Function]) -> None:
             raise LocalStackError(f"{function.name} failed its first invocation: {reply.status} {reply.body!r}")
 
 
-def _ensure_free(port: int, what: str) -> None:
+def ensure_free(port: int, what: str) -> None:
     """Fail with a message rather than hang: moto's server thread dies silently on a taken port."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

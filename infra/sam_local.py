@@ -50,6 +50,7 @@ from infra.local import (
     LocalStack,
     LocalStackError,
     add_stack_arguments,
+    ensure_free,
 )
 from infra.template import TEMPLATE_PATH, Template
 
@@ -268,7 +269,7 @@ class SamLocal:
         )
         if self._wrapper:
             argv += ["--skip-pull-image", "--container-host", "127.0.0.1"]
-        _ensure_free(self.port)
+        ensure_free(self.port, "HTTP API (--port, PORT)")
         self._process = subprocess.Popen(  # noqa: S603  # nosec B603
             argv,
             cwd=ROOT,
@@ -409,15 +410,6 @@ def _stop_process_group(process: subprocess.Popen[bytes]) -> None:
             continue
     if process.stdout is not None:
         process.stdout.close()
-
-
-def _ensure_free(port: int) -> None:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((HOST, port))
-        except OSError as error:
-            raise SamLocalError(f"HTTP API (--port, PORT): {HOST}:{port} is taken ({error.strerror})") from error
 
 
 # -- command line ----------------------------------------------------------------------------

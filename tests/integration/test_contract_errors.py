@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -11,6 +10,7 @@ import boto3
 import pytest
 
 from infra.local import LocalStack
+from tests.bad_bodies import BAD_ISSUE_BODIES
 from tests.conftest import REGION
 from tests.integration.browser import USER_ID, Browser, claims, error_body, message_body
 from tests.integration.conftest import scan_sessions
@@ -26,8 +26,6 @@ ACCESS_INVALID = error_body("Access Token이 유효하지 않습니다.")
 REFRESH_MISSING = error_body("Refresh Token이 존재하지 않습니다.")
 REFRESH_INVALID = error_body("Refresh Token이 유효하지 않습니다.")
 SESSION_UNKNOWN = error_body("Refresh Token의 정보가 서버에 존재하지 않습니다.")
-NOT_AN_OBJECT = error_body(messages.BODY_NOT_JSON_OBJECT)
-BAD_ID = error_body(messages.ID_INVALID)
 
 
 def key_ring(stack: LocalStack, ring: str) -> KeyRing:
@@ -175,23 +173,10 @@ def test_refresh_accepts_the_token_in_a_json_body(new_browser: Callable[[], Brow
 # POST /tokens
 
 
-@pytest.mark.parametrize(
-    ("body", "expected"),
-    [
-        pytest.param(None, NOT_AN_OBJECT, id="no body"),
-        pytest.param(b"{not json", NOT_AN_OBJECT, id="malformed JSON"),
-        pytest.param(b"[]", NOT_AN_OBJECT, id="array"),
-        pytest.param(b"null", NOT_AN_OBJECT, id="null"),
-        pytest.param(b"{}", BAD_ID, id="id missing"),
-        pytest.param(b'{"id": 64}', BAD_ID, id="id a number"),
-        pytest.param(b'{"id": ""}', BAD_ID, id="id empty"),
-        pytest.param(json.dumps({"id": "a" * 129}).encode(), BAD_ID, id="id over 128 characters"),
-        pytest.param(b'{"id": "a\\nb"}', BAD_ID, id="id with a control character"),
-    ],
-)
-def test_issue_refuses_bad_bodies_with_400(browser: Browser, body: bytes | None, expected: bytes) -> None:
+@pytest.mark.parametrize(("body", "message"), BAD_ISSUE_BODIES)
+def test_issue_refuses_bad_bodies_with_400(browser: Browser, body: bytes | None, message: str) -> None:
     answer = browser.post("/tokens", body=body, headers={"Content-Type": "application/json"})
-    assert (answer.status, answer.body) == (400, expected)
+    assert (answer.status, answer.body) == (400, error_body(message))
     assert answer.set_cookies == []
 
 

@@ -12,18 +12,16 @@ from typing import TYPE_CHECKING
 import pytest
 
 from infra.sam_local import SamLocal
+from tests.bad_bodies import BAD_ISSUE_BODIES
 from tests.integration.browser import Browser, error_body
 from tests.integration.conftest import scan_sessions
 from tests.integration.walkthrough import JSON_UTF8, walk_through
-from token_service import messages
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 ACCESS_MISSING = error_body("Access Token이 존재하지 않습니다.")
 REFRESH_MISSING = error_body("Refresh Token이 존재하지 않습니다.")
-NOT_AN_OBJECT = error_body(messages.BODY_NOT_JSON_OBJECT)
-BAD_ID = error_body(messages.ID_INVALID)
 
 
 def test_the_walkthrough(browser: Browser, sam_local: SamLocal, dynamodb: DynamoDBClient) -> None:
@@ -48,20 +46,14 @@ def test_refresh_without_the_refresh_cookie_is_400(browser: Browser) -> None:
     assert (answer.status, answer.body) == (400, REFRESH_MISSING)
 
 
-@pytest.mark.parametrize(
-    ("body", "expected"),
-    [
-        pytest.param(None, NOT_AN_OBJECT, id="no body"),
-        pytest.param(b"{not json", NOT_AN_OBJECT, id="malformed JSON"),
-        pytest.param(b"[]", NOT_AN_OBJECT, id="array"),
-        pytest.param(b"{}", BAD_ID, id="id missing"),
-        pytest.param(b'{"id": 64}', BAD_ID, id="id a number"),
-        pytest.param(b'{"id": "a\\nb"}', BAD_ID, id="id with a control character"),
-    ],
-)
-def test_issue_refuses_bad_bodies_with_400(browser: Browser, body: bytes | None, expected: bytes) -> None:
+# SAM's emulator answers 502 to a body that is not UTF-8 before any function runs.
+SAM_READABLE_BODIES = [case for case in BAD_ISSUE_BODIES if case.id != "not UTF-8"]
+
+
+@pytest.mark.parametrize(("body", "message"), SAM_READABLE_BODIES)
+def test_issue_refuses_bad_bodies_with_400(browser: Browser, body: bytes | None, message: str) -> None:
     answer = browser.post("/tokens", body=body, headers={"Content-Type": "application/json"})
-    assert (answer.status, answer.body) == (400, expected)
+    assert (answer.status, answer.body) == (400, error_body(message))
     assert answer.set_cookies == []
 
 
