@@ -342,16 +342,20 @@ class Relay:
 
 
 def resolve_layers(built_template: Path, template: Template) -> None:
-    """Resolve each function's `Layers: !If [...]` in the built template, as CloudFormation would.
+    """Resolve `Layers: !If [...]` in the built template's Globals and functions, as CloudFormation would.
 
     `sam local` reads Layers literally and refuses a condition ("Fn::If is an Invalid Layer Arn").
     """
     document = yaml.safe_load(built_template.read_text(encoding="utf-8"))
+    functions = [
+        resource.get("Properties", {})
+        for resource in document.get("Resources", {}).values()
+        if resource.get("Type") == "AWS::Serverless::Function"
+    ]
     changed = False
-    for resource in document.get("Resources", {}).values():
-        properties = resource.get("Properties", {})
+    for properties in [document.get("Globals", {}).get("Function", {}), *functions]:
         layers = properties.get("Layers")
-        if resource.get("Type") != "AWS::Serverless::Function" or not isinstance(layers, dict):
+        if not isinstance(layers, dict):
             continue
         if set(layers) != {"Fn::If"}:
             raise SamLocalError(f"cannot resolve Layers {layers} for sam local")

@@ -119,13 +119,13 @@ def test_session_functions_read_both_rings_and_one_table_action(
     transformed: Mapping[str, Any], function: str, table_action: str
 ) -> None:
     statements = role_statements(transformed, function)
-    assert actions(statements) == {"ssm:GetParameters", "kms:Decrypt", f"dynamodb:{table_action}"}
-    (read,) = [s for s in statements if s["Action"] == "ssm:GetParameters"]
+    assert actions(statements) == {"ssm:GetParameters", "ssm:GetParameter", "kms:Decrypt", f"dynamodb:{table_action}"}
+    (read,) = [s for s in statements if "ssm:GetParameters" in s["Action"]]
     assert read["Resource"] == [
         "arn:aws:ssm:us-east-1:123456789012:parameter/token-service/dev/access-keys",
         "arn:aws:ssm:us-east-1:123456789012:parameter/token-service/dev/refresh-keys",
     ]
-    (write,) = [s for s in statements if s["Action"].startswith("dynamodb:")]
+    (write,) = [s for s in statements if s["Action"] == f"dynamodb:{table_action}"]
     assert write["Resource"] == "SessionsTable.Arn"
 
 
@@ -133,8 +133,14 @@ def test_revoke_reads_the_refresh_ring_and_may_only_update_and_query_the_user_in
     transformed: Mapping[str, Any],
 ) -> None:
     statements = role_statements(transformed, "RevokeFunction")
-    assert actions(statements) == {"ssm:GetParameters", "kms:Decrypt", "dynamodb:UpdateItem", "dynamodb:Query"}
-    (read,) = [s for s in statements if s["Action"] == "ssm:GetParameters"]
+    assert actions(statements) == {
+        "ssm:GetParameters",
+        "ssm:GetParameter",
+        "kms:Decrypt",
+        "dynamodb:UpdateItem",
+        "dynamodb:Query",
+    }
+    (read,) = [s for s in statements if "ssm:GetParameters" in s["Action"]]
     assert read["Resource"] == "arn:aws:ssm:us-east-1:123456789012:parameter/token-service/dev/refresh-keys"
     (query,) = [s for s in statements if s["Action"] == "dynamodb:Query"]
     assert query["Resource"] == f"SessionsTable.Arn/index/{USER_INDEX}"
@@ -171,3 +177,17 @@ def test_outputs_give_the_https_url_and_the_table(transformed: Mapping[str, Any]
     outputs = Template.load().document["Outputs"]
     assert outputs["ApiUrl"]["Value"]["Fn::Sub"].startswith("https://${HttpApi}.execute-api.")
     assert outputs["SessionsTableName"]["Value"] == {"Ref": "SessionsTable"}
+
+
+@pytest.mark.parametrize("layer", ["", "arn:aws:lambda:us-east-1:177933569100:layer:AWS-Parameters-and-Secrets:12"])
+def test_every_function_gets_the_parameters_extension_exactly_when_its_layer_is_given(
+    transformed: Mapping[str, Any], layer: str
+) -> None:
+    template = Template.load(parameters={"ParametersExtensionLayerArn": layer}, resource_names={"SessionsTable": "t"})
+    for function in FUNCTIONS:
+        layers = transformed[function]["Properties"]["Layers"]["Fn::If"]
+        condition, when_given, otherwise = layers
+        chosen = when_given if template.condition(condition) else otherwise
+        assert chosen == ([{"Ref": "ParametersExtensionLayerArn"}] if layer else {"Ref": "AWS::NoValue"})
+        port = template.function_environment(function)["PARAMETERS_SECRETS_EXTENSION_HTTP_PORT"]
+        assert port == ("2773" if layer else "")
