@@ -1,16 +1,19 @@
 """Cold starts: each run is a fresh interpreter that imports one handler and answers its first event.
 
-Two layouts: the development environment (`.venv`, bytecode cached), and a SAM-like one: the
-function code and `requirements.txt`'s packages copied without `__pycache__`, run with `-S -B`
-(no site-packages, no bytecode written) next to boto3 and its dependencies, which the Lambda
-Python runtime provides already compiled. SSM is the local stack's endpoint, or the parameters
-extension stand-in in front of it.
+Each runs `sam build`'s artifact of the function (or, without SAM CLI, the same package built
+here) with `-S -s -B` (no site-packages, no bytecode written, as on Lambda's read-only
+/var/task) next to boto3 and its dependencies, which the Lambda Python runtime provides already
+compiled; then the same artifact with its .pyc removed, which is what SAM's own python builder
+ships. SSM and DynamoDB are the local stack's endpoint, or SSM through the parameters extension
+stand-in in front of it.
 """
 
 from __future__ import annotations
 
+import compileall
 import json
 import os
+import py_compile
 import shutil
 import statistics
 import subprocess  # nosec B404
@@ -35,7 +38,7 @@ from infra.template import Template
 RUNS = 5
 SESSION_TOKEN = "bench-session-token"  # noqa: S105 - a stand-in's shared secret, not a credential
 # What `sam build` installs from functions/requirements.txt (pip's resolution of it).
-ARTIFACT_PACKAGES = ("token_service", "jwt", "aws_lambda_powertools", "aws_xray_sdk", "wrapt", "jmespath")
+ARTIFACT_PACKAGES = ("jwt", "aws_lambda_powertools", "jmespath")
 ARTIFACT_MODULES = ("typing_extensions.py",)
 # What the Lambda Python runtime provides, with its bytecode.
 RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3")
@@ -106,41 +109,59 @@ class Layout:
     environment: Mapping[str, str]
 
 
-def _copy_without_bytecode(source: Path, target: Path) -> None:
-    if source.is_dir():
-        shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    else:
-        shutil.copy2(source, target)
-
-
-def sam_like_layout(workdir: Path, build_dir: Path | None) -> Layout:
-    """`sam build`'s own artifacts where it ran, else code and requirements copied without bytecode.
-
-    Either goes first on sys.path, before the runtime's boto3 and dependencies (with bytecode),
-    as /var/task comes before the runtime's packages on Lambda.
-    """
+def _runtime(workdir: Path) -> Path:
+    """boto3 and its dependencies, with their bytecode, as the Lambda Python runtime provides them."""
     site = Path(sysconfig.get_paths()["purelib"])
     runtime = workdir / "runtime"
     runtime.mkdir()
     for name in (*RUNTIME_PACKAGES, *RUNTIME_MODULES):
         (runtime / name).symlink_to(site / name)
+    return runtime
+
+
+def _package_like_sam(workdir: Path) -> Path:
+    """Without SAM CLI: what functions/Makefile builds, from this environment's packages."""
+    site = Path(sysconfig.get_paths()["purelib"])
+    artifact = workdir / "artifact"
+    artifact.mkdir()
+    without_bytecode = shutil.ignore_patterns("__pycache__", "*.pyc")
+    shutil.copytree(ROOT / "functions" / "token_service", artifact / "token_service", ignore=without_bytecode)
+    for package in ARTIFACT_PACKAGES:
+        shutil.copytree(site / package, artifact / package, ignore=without_bytecode)
+    for module in ARTIFACT_MODULES:
+        shutil.copy2(site / module, artifact / module)
+    compileall.compile_dir(artifact, quiet=1, invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+    return artifact
+
+
+def package_layouts(workdir: Path, build_dir: Path | None) -> list[Layout]:
+    """The package as deployed (with its .pyc), then the same package with its .pyc removed.
+
+    Each goes first on sys.path, before the runtime's boto3, as /var/task comes before the
+    runtime's packages on Lambda; `-S -s -B`: no site-packages, no bytecode written.
+    """
+    runtime = _runtime(workdir)
     functions = [function for function, *_ in FUNCTIONS.values()]
     if build_dir is not None and all((build_dir / function).is_dir() for function in functions):
-        paths = {function: (str(build_dir / function), str(runtime)) for function in functions}
-        name = "sam build, no .pyc"
+        built, origin = {function: build_dir / function for function in functions}, "sam build"
     else:
-        artifact = workdir / "artifact"
-        artifact.mkdir()
-        _copy_without_bytecode(ROOT / "functions" / "token_service", artifact / "token_service")
-        for package in (*ARTIFACT_PACKAGES[1:], *ARTIFACT_MODULES):
-            _copy_without_bytecode(site / package, artifact / package)
-        paths = {function: (str(artifact), str(runtime)) for function in functions}
-        name = "copied, no .pyc"
-    return Layout(name, (sys.executable, "-S", "-s", "-B"), paths, (str(runtime),), {"PYTHONDONTWRITEBYTECODE": "1"})
+        artifact = _package_like_sam(workdir)
+        built, origin = dict.fromkeys(functions, artifact), "copied"
+    stripped: dict[str, Path] = {}
+    for function, directory in built.items():
+        stripped[function] = workdir / "stripped" / function
+        if not stripped[function].exists():
+            shutil.copytree(directory, stripped[function], ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    command = (sys.executable, "-S", "-s", "-B")
+    environment = {"PYTHONDONTWRITEBYTECODE": "1"}
+    return [
+        Layout(f"{origin}, .pyc", command, _paths(built, runtime), (str(runtime),), environment),
+        Layout(f"{origin}, .pyc removed", command, _paths(stripped, runtime), (str(runtime),), environment),
+    ]
 
 
-def venv_layout() -> Layout:
-    return Layout(".venv, .pyc cached", (sys.executable,), {}, (), {})
+def _paths(directories: Mapping[str, Path], runtime: Path) -> dict[str, tuple[str, ...]]:
+    return {function: (str(directory), str(runtime)) for function, directory in directories.items()}
 
 
 def _base_environment() -> dict[str, str]:
@@ -241,22 +262,8 @@ def _ssm_counter(ssm: Any) -> list[str]:
     return calls
 
 
-def _extension_reachable(port: int) -> str:
-    """Whether ExtensionParameterSource's default host ('localhost') reaches the 127.0.0.1 stand-in, and how fast."""
-    from token_service.keys import ExtensionParameterSource  # noqa: PLC0415
-
-    source = ExtensionParameterSource(port, SESSION_TOKEN)
-    started = time.perf_counter()
-    try:
-        source.fetch([f"/token-service/{STAGE}/access-keys"])
-    except Exception as error:
-        return f"localhost FAILS: {error!r}"
-    return f"localhost→127.0.0.1 ok {(time.perf_counter() - started) * 1000:.1f} ms"
-
-
 def run(stack: StackProcess, workdir: Path, build_dir: Path | None) -> list[Row]:
     cold = ColdStarts(stack)
-    rows: list[Row] = []
     ssm = boto3.client(
         "ssm",
         endpoint_url=stack.aws_endpoint,
@@ -265,41 +272,58 @@ def run(stack: StackProcess, workdir: Path, build_dir: Path | None) -> list[Row]
         aws_secret_access_key="local",  # noqa: S106 - moto accepts any
     )
     extension_calls = _ssm_counter(ssm)
+    deployed, stripped = package_layouts(workdir, build_dir)
     with ParametersExtension(ssm, SESSION_TOKEN) as extension:
-        reachable = _extension_reachable(extension.port)
         extension_environment = {
             "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT": str(extension.port),
             "AWS_SESSION_TOKEN": SESSION_TOKEN,
         }
-        for layout in (venv_layout(), sam_like_layout(workdir, build_dir)):
-            boto3_runs = cold.boto3_baseline(layout)
-            pass_wall = [_pass_wall(layout) for _ in range(RUNS)]
-            section = f"cold {layout.name}"
-            rows.append(Row(section, "baseline: import boto3 + 1 client", "ms", boto3_runs.init_ms))
-            rows.append(Row(section, "baseline: python -c pass (wall)", "ms", pass_wall))
-            for name in FUNCTIONS:
-                runs = cold.function(layout, name)
-                rows.append(_init_row(section, name, runs, boto3_runs))
-                rows.append(Row(section, f"{name} process wall", "ms", runs.wall_ms, pass_wall, "python -c pass"))
-                if layout.name.startswith(".venv"):
-                    ssm_calls = [call for call in runs.calls if call.startswith("ssm:")]
-                    rows.append(
-                        Row(
-                            "SSM calls",
-                            f"{name} per cold start",
-                            "calls",
-                            [float(len(ssm_calls))],
-                            target="eq:1",
-                            note=",".join(runs.calls),
-                        )
-                    )
+        rows, baseline = _layout_rows(cold, deployed, with_targets=True)
+        for name in FUNCTIONS:
             extension_calls.clear()
-            runs = cold.function(layout, "validate", extension_environment)
-            per_start = len(extension_calls) / (RUNS + 1)
-            row = _init_row(section, "validate+extension", runs, boto3_runs, target="max:0.5")
-            note = f"boto3 loaded: {sorted(runs.boto3_loaded)}; {per_start:g} GetParameter/start; {reachable}"
-            rows.append(Row(**{**_row_fields(row), "note": note}))
+            runs = cold.function(deployed, name, extension_environment)
+            rows += _extension_rows(deployed, name, runs, baseline, len(extension_calls) / (RUNS + 1))
+        rows += _layout_rows(cold, stripped, with_targets=False)[0]
     return rows
+
+
+def _layout_rows(cold: ColdStarts, layout: Layout, *, with_targets: bool) -> tuple[list[Row], Runs]:
+    """Baselines, then each function reading its rings through boto3 (SSM calls counted where targeted)."""
+    section = f"cold {layout.name}"
+    baseline = cold.boto3_baseline(layout)
+    pass_wall = [_pass_wall(layout) for _ in range(RUNS)]
+    rows = [
+        Row(section, "baseline: import boto3 + 1 client", "ms", baseline.init_ms),
+        Row(section, "baseline: python -c pass (wall)", "ms", pass_wall),
+    ]
+    for name in FUNCTIONS:
+        runs = cold.function(layout, name)
+        target = "max:1.15" if with_targets and name in ("issue", "refresh") else ""
+        rows.append(_init_row(section, name, runs, baseline, target))
+        if with_targets:
+            rows.append(Row(section, f"{name} process wall", "ms", runs.wall_ms, pass_wall, "python -c pass"))
+            ssm_calls = [call for call in runs.calls if call.startswith("ssm:")]
+            note = ",".join(runs.calls)
+            rows.append(
+                Row("SSM calls", f"{name} per cold start", "calls", [float(len(ssm_calls))], target="eq:1", note=note)
+            )
+    return rows, baseline
+
+
+def _extension_rows(layout: Layout, name: str, runs: Runs, baseline: Runs, ssm_calls_per_start: float) -> list[Row]:
+    """The function with the parameters extension: its init, and the SSM calls the extension made for it."""
+    target = {"validate": "max:0.5", "issue": "max:1.15", "refresh": "max:1.15"}.get(name, "")
+    row = _init_row(f"cold {layout.name}", f"{name}+extension", runs, baseline, target)
+    clients = ",".join(runs.calls) or "no AWS SDK call"
+    note = f"{row.note}; boto3 loaded: {sorted(runs.boto3_loaded)}; SDK calls: {clients}"
+    ssm_row = Row(
+        "SSM calls",
+        f"{name}+extension per cold start",
+        "calls",
+        [ssm_calls_per_start],
+        note="the extension's GetParameter, one per ring (it has no batch call)",
+    )
+    return [Row(**{**_row_fields(row), "note": note}), ssm_row]
 
 
 def _row_fields(row: Row) -> dict[str, Any]:
@@ -307,8 +331,6 @@ def _row_fields(row: Row) -> dict[str, Any]:
 
 
 def _init_row(section: str, name: str, runs: Runs, baseline: Runs, target: str = "") -> Row:
-    if not target and name in ("issue", "refresh"):
-        target = "max:1.15"
     split = f"import {statistics.median(runs.import_ms):.0f} + 1st call {statistics.median(runs.invoke_ms):.0f}"
     statuses = ",".join(str(status) for status in sorted(runs.statuses))
     return Row(

@@ -138,6 +138,16 @@ class StaticSource:
         return {name: self._values[name] for name in names}
 
 
+@dataclass
+class SentRequests:
+    """The parameters of the last request of each DynamoDB operation, as the handlers made it."""
+
+    params: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def __call__(self, params: dict[str, Any], model: Any, **_: Any) -> None:
+        self.params[model.name] = dict(params)
+
+
 def _time_round(call: Callable[[], object], n: int) -> float:
     started = time.perf_counter()
     for _ in range(n):
@@ -280,6 +290,45 @@ class Scenario:
         )
 
 
+def _stubbed(handlers: Handlers, settings: Settings, rings: dict[str, str]) -> tuple[dict[str, Timings], list[str]]:
+    """Each handler with DynamoDB answered by botocore's Stubber, and each DynamoDB request alone.
+
+    The "alone" timings replay the very request a handler made, straight on the client: what
+    botocore itself costs of the handler's time (its target entry; it has no baseline).
+    """
+    from token_service.aws import CLIENT_CONFIG  # noqa: PLC0415
+
+    client = boto3.client("dynamodb", region_name=REGION, config=CLIENT_CONFIG)
+    sent = SentRequests()
+    client.meta.events.register("provide-client-params.dynamodb.*", sent)
+    stubber = Stubber(client)
+    stubber.activate()
+
+    def queue(method: str, response: dict[str, Any]) -> Callable[[int], None]:
+        def fill(count: int) -> None:
+            for _ in range(count):
+                stubber.add_response(method, response)
+
+        return fill
+
+    queue("put_item", {})(2)  # the scenario's own first issue, and the revoke session's
+    scenario = Scenario(handlers, _dependencies(settings, StaticSource(rings), client), settings, rings)
+    rotated = {"Attributes": _session_item(int(time.time()))}
+    put, update = queue("put_item", {}), queue("update_item", rotated)
+    n = STUBBED_CALLS
+    timings = {
+        "validate": _interleaved(scenario.validate, scenario.bare_validate(), n["validate"], None),
+        "issue": _interleaved(scenario.issue, scenario.bare_issue(), n["issue"], put),
+        "refresh": _interleaved(scenario.refresh, scenario.bare_refresh(), n["refresh"], update),
+        "revoke": _interleaved(scenario.revoke, scenario.bare_revoke(), n["revoke"], queue("update_item", {})),
+    }
+    put_alone, update_alone = sent.params["PutItem"], sent.params["UpdateItem"]
+    timings["PutItem"] = _interleaved(lambda: client.put_item(**put_alone), lambda: None, n["issue"], put)
+    timings["UpdateItem"] = _interleaved(lambda: client.update_item(**update_alone), lambda: None, n["refresh"], update)
+    stubber.assert_no_pending_responses()
+    return timings, scenario.failures
+
+
 @contextmanager
 def _mocked() -> Iterator[None]:
     from aws_lambda_powertools.utilities import parameters  # noqa: PLC0415
@@ -312,7 +361,8 @@ def _session_item(now: int) -> dict[str, Any]:
     }
 
 
-def run() -> list[Row]:  # noqa: C901 - one straight measurement script
+def run() -> list[Row]:
+    from token_service.aws import CLIENT_CONFIG  # noqa: PLC0415 - after the environment is set
     from token_service.config import Settings  # noqa: PLC0415
 
     template = _template()
@@ -326,7 +376,7 @@ def run() -> list[Row]:  # noqa: C901 - one straight measurement script
     # (a) moto in-process
     with _mocked():
         ssm = boto3.client("ssm", region_name=REGION)
-        dynamodb = boto3.client("dynamodb", region_name=REGION)
+        dynamodb = boto3.client("dynamodb", region_name=REGION, config=CLIENT_CONFIG)
         create_table(dynamodb, template, TABLE_NAME)
         create_key_rings(ssm, STAGE)
         rings = _read_rings(ssm, settings)
@@ -379,34 +429,9 @@ def run() -> list[Row]:  # noqa: C901 - one straight measurement script
         )
 
     # (b) DynamoDB answered by botocore's Stubber, key rings already read
-    dynamodb_stubbed = boto3.client("dynamodb", region_name=REGION)
-    stubber = Stubber(dynamodb_stubbed)
-    stubber.activate()
-    deps = _dependencies(settings, StaticSource(rings), dynamodb_stubbed)
-
-    def queue(method: str, response: dict[str, Any]) -> Callable[[int], None]:
-        def fill(count: int) -> None:
-            for _ in range(count):
-                stubber.add_response(method, response)
-
-        return fill
-
-    queue("put_item", {})(2)  # the scenario's own first issue, and the revoke session's
-    scenario = Scenario(handlers, deps, settings, rings)
-    now = int(time.time())
-    rotated = {"Attributes": _session_item(now)}
-    stubbed = {
-        "validate": _interleaved(scenario.validate, scenario.bare_validate(), STUBBED_CALLS["validate"], None),
-        "issue": _interleaved(scenario.issue, scenario.bare_issue(), STUBBED_CALLS["issue"], queue("put_item", {})),
-        "refresh": _interleaved(
-            scenario.refresh, scenario.bare_refresh(), STUBBED_CALLS["refresh"], queue("update_item", rotated)
-        ),
-        "revoke": _interleaved(
-            scenario.revoke, scenario.bare_revoke(), STUBBED_CALLS["revoke"], queue("update_item", {})
-        ),
-    }
-    stubber.assert_no_pending_responses()
-    for name, timings in stubbed.items():
+    stubbed, stubbed_failures = _stubbed(handlers, settings, rings)
+    for name in ("validate", "issue", "refresh", "revoke"):
+        timings = stubbed[name]
         rows.append(
             Row(
                 "warm stubbed",
@@ -419,6 +444,9 @@ def run() -> list[Row]:  # noqa: C901 - one straight measurement script
                 note="refresh chained" if name == "refresh" else "",
             )
         )
+    for operation, note in (("PutItem", "the request issue sends"), ("UpdateItem", "the request refresh sends")):
+        samples = stubbed[operation].target
+        rows.append(Row("warm stubbed", f"{operation} through botocore alone", "µs", samples, note=note))
     for name, per_request in calls.items():
         rows.append(
             Row(
@@ -430,7 +458,7 @@ def run() -> list[Row]:  # noqa: C901 - one straight measurement script
                 note=names[name],
             )
         )
-    failures = moto_failures + scenario.failures
+    failures = moto_failures + stubbed_failures
     rows.append(
         Row(
             "warm",

@@ -16,15 +16,22 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_ssm import SSMClient
 
-# A request should fail fast with a 503 rather than hang until API Gateway's 30 s timeout.
-_CLIENT_CONFIG = Config(connect_timeout=2, read_timeout=3, retries={"mode": "standard", "max_attempts": 3})
+CLIENT_CONFIG = Config(
+    # A request should fail fast with a 503 rather than hang until API Gateway's 30 s timeout.
+    connect_timeout=2,
+    read_timeout=3,
+    retries={"mode": "standard", "max_attempts": 3},
+    # botocore re-checks every request against the API model in Python (≈ 30 µs of a 160 µs
+    # issue); ours are built by this code alone, and the service still validates each one.
+    parameter_validation=False,
+)
 
 
 @cache
 def dynamodb_client() -> DynamoDBClient:
-    return boto3.client("dynamodb", config=_CLIENT_CONFIG)
+    return boto3.client("dynamodb", config=CLIENT_CONFIG)
 
 
 @cache
 def ssm_client() -> SSMClient:
-    return boto3.client("ssm", config=_CLIENT_CONFIG)
+    return boto3.client("ssm", config=CLIENT_CONFIG)
