@@ -1,13 +1,15 @@
 """The local stack: an embedded AWS endpoint and an HTTP front serving the template's functions.
 
     python -m infra.local [--port 3019] [--aws-port 4566] [--stage local] [--parameter NAME=VALUE ...]
-                          [--access-log] [--log-events]
+                          [--workers 2] [--access-log] [--log-events]
 
-One process holds both. moto serves DynamoDB and SSM on loopback, provisioned from
-`template.yaml` itself (the sessions table as declared, the stage's key rings); the front
-(`infra.local_http`) routes each request by the template's HttpApi events to the very handler
-function Lambda would call, with the environment the template gives the functions, pointed at
-the embedded endpoint. Nothing reaches AWS.
+moto serves DynamoDB and SSM on loopback from a child process (`infra.moto_server`),
+provisioned from `template.yaml` itself (the sessions table as declared, the stage's key
+rings); the front (`infra.local_http`) routes each request by the template's HttpApi events to
+the very handler function Lambda would call, with the environment the template gives the
+functions, pointed at the embedded endpoint. Nothing reaches AWS. With one worker the front
+runs in this process; with more, each worker is a process of its own (`infra.front_worker`),
+a separate set of execution environments, all on one port, all calling the one moto.
 
 Template parameters for a local run: cookies without `Secure` (plain http), `POST /tokens`
 open; `--parameter` sets others (e.g. `LogLevel=WARNING`, `RefreshGraceSeconds=5`).
@@ -27,15 +29,14 @@ import socket
 import sys
 import threading
 import time
-import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 import boto3
-from moto.server import ThreadedMotoServer
 
+from infra.child_server import ChildServer, ChildServerError
 from infra.events import http_api_event
 from infra.local_http import Event, Function, LocalApi, LocalHttpServer, lambda_reply
 from infra.provision import create_key_rings, create_table
@@ -45,7 +46,11 @@ HOST = "127.0.0.1"
 DEFAULT_PORT = 3019
 DEFAULT_AWS_PORT = 4566
 DEFAULT_STAGE = "local"
+# Two front processes keep moto busy while one of them runs a handler (see the README's Performance).
+DEFAULT_WORKERS = 2
 REGION = "us-east-1"
+# wrk and browsers open their connections in a burst.
+LISTEN_BACKLOG = 1024
 LOCAL_PARAMETERS = {"CookieSecure": "false", "IssueAuthorization": "NONE"}
 SESSIONS_TABLE = "SessionsTable"
 # Any credentials do for moto; these are only set when the environment has none, so boto3 never
@@ -61,7 +66,7 @@ _FOREIGN_AWS_SETTINGS = (
 )
 _LOOPBACK_NAMES = ("127.0.0.1", "localhost")
 
-# The environment is process-wide: one stack runs at a time in a process.
+# The environment is process-wide: one stack with its front in this process runs at a time.
 _running = threading.Lock()
 
 
@@ -74,10 +79,12 @@ def sessions_table_name(stage: str) -> str:
 
 
 class LocalStack:
-    """moto on loopback plus the HTTP front, started and stopped together.
+    """moto on loopback (a child process) plus the HTTP front, started and stopped together.
 
-    Each start imports the functions' code afresh (a cold start), so stacks can follow one
-    another in a process; two at once cannot, since the functions' environment is process-wide.
+    With `workers=1` the front runs in this process: each start imports the functions' code
+    afresh (a cold start), so stacks can follow one another in a process, but two such stacks
+    at once cannot, since the functions' environment is process-wide; `api` and
+    `captured_events` see its handlers. With more workers, the front is that many processes.
     """
 
     def __init__(
@@ -88,27 +95,36 @@ class LocalStack:
         stage: str = DEFAULT_STAGE,
         parameters: Mapping[str, str] | None = None,
         template_path: Path = TEMPLATE_PATH,
+        workers: int = 1,
         access_log: bool = False,
+        log_events: bool = False,
     ) -> None:
         """`parameters` override the template's (and the local ones); unknown names are a KeyError."""
         if "Stage" in (parameters or {}):
             raise KeyError("Stage is the stage argument, not a parameter")
+        if workers < 1:
+            raise LocalStackError("the front needs at least one worker")
         self.stage = stage
         self.table_name = sessions_table_name(stage)
+        self._template_parameters = {"Stage": stage, **LOCAL_PARAMETERS, **(parameters or {})}
+        self._resource_names = {SESSIONS_TABLE: self.table_name}
         self.template = Template.load(
-            template_path,
-            parameters={"Stage": stage, **LOCAL_PARAMETERS, **(parameters or {})},
-            resource_names={SESSIONS_TABLE: self.table_name},
+            template_path, parameters=self._template_parameters, resource_names=self._resource_names
         )
         if self.template.parameters["IssueAuthorization"] != "NONE":
             raise LocalStackError("the local front checks no SigV4 signature: IssueAuthorization must stay NONE")
         self._template_path = template_path
         self._port = port
         self._aws_port = aws_port
+        self._workers = workers
         self._access_log = access_log
-        self._moto: ThreadedMotoServer | None = None
+        self._log_events = log_events
+        self._aws: ChildServer | None = None
+        self._aws_url = ""
         self._http: LocalHttpServer | None = None
         self._http_thread: threading.Thread | None = None
+        self._front_workers: list[ChildServer] = []
+        self._url = ""
         self._saved_environment: dict[str, str | None] = {}
         self._environment: dict[str, str] = {}
         self._holds_process = False
@@ -116,24 +132,27 @@ class LocalStack:
     # -- lifecycle -------------------------------------------------------------------------
 
     def start(self) -> LocalStack:
-        if not _running.acquire(blocking=False):
+        in_process = self._workers == 1
+        if in_process and not _running.acquire(blocking=False):
             raise LocalStackError("a local stack already runs in this process (they would share its environment)")
-        self._holds_process = True
+        self._holds_process = in_process
         try:
             self._start_aws()
             self._environment = shared_environment(self.template)
-            self._apply_environment(self._environment)
             self._provision(self._environment)
-            with cold_start_imports(self.template):
-                routes = api_routes(self.template, self._template_path.parent)
-                warm_up(routes)
-            self._start_http(routes)
+            if in_process:
+                self._start_http_here()
+            else:
+                self._start_front_workers()
         except BaseException:
             self.stop()
             raise
         return self
 
     def stop(self) -> None:
+        for worker in self._front_workers:
+            worker.stop()
+        self._front_workers = []
         if self._http is not None:
             self._http.shutdown()
             self._http.close_connections()
@@ -141,9 +160,10 @@ class LocalStack:
             if self._http_thread is not None:
                 self._http_thread.join(timeout=5)
             self._http = self._http_thread = None
-        if self._moto is not None:
-            self._moto.stop()
-            self._moto = None
+        if self._aws is not None:
+            self._aws.stop()
+            self._aws = None
+        self._url = ""
         for name, value in self._saved_environment.items():
             if value is None:
                 os.environ.pop(name, None)
@@ -166,18 +186,23 @@ class LocalStack:
 
     @property
     def url(self) -> str:
-        return f"http://{HOST}:{self._running_http().server_port}"
+        if not self._url:
+            raise LocalStackError("the local stack is not running")
+        return self._url
 
     @property
     def aws_endpoint(self) -> str:
-        if self._moto is None:
+        if self._aws is None:
             raise LocalStackError("the local stack is not running")
-        host, port = self._moto.get_host_and_port()
-        return f"http://{host}:{port}"
+        return self._aws_url
 
     @property
     def api(self) -> LocalApi:
-        return self._running_http().api
+        """The in-process front's routes and listeners (workers=1 only)."""
+        if self._http is None:
+            what = "is not running" if not self._url else f"serves from {self._workers} worker processes"
+            raise LocalStackError(f"the local stack {what}: its handlers are not in this process")
+        return self._http.api
 
     @contextlib.contextmanager
     def captured_events(self) -> Iterator[list[Event]]:
@@ -191,11 +216,12 @@ class LocalStack:
 
     def describe(self) -> str:
         endpoint, table = self.aws_endpoint, self.table_name
-        width = max(len(path) for _, path in self.api.routes)
+        served = sorted(self.template.routes(), key=lambda route: route.path)
+        width = max(len(route.path) for route in served)
         routes = [
-            f"    {method:<6} {path:<{width}}  {function.name} ({function.handler_path})"
-            for (method, path), function in sorted(self.api.routes.items(), key=lambda item: item[0][1])
+            f"    {route.method:<6} {route.path:<{width}}  {route.function} ({route.handler})" for route in served
         ]
+        workers = "this process" if self._workers == 1 else f"{self._workers} worker processes"
         credentials = " ".join(f"{name}={value}" for name, value in DUMMY_CREDENTIALS.items())
         scan = (
             f"import boto3; print(boto3.client('dynamodb', endpoint_url='{endpoint}', region_name='{REGION}', "
@@ -205,7 +231,7 @@ class LocalStack:
         return "\n".join(
             [
                 f"token-service local stack, stage {self.stage}",
-                f"  HTTP API      {self.url}",
+                f"  HTTP API      {self.url}  (front: {workers})",
                 *routes,
                 f"  AWS endpoint  {endpoint}  (moto: DynamoDB, SSM; region {REGION}, any credentials)",
                 f"  sessions      {table}",
@@ -220,15 +246,11 @@ class LocalStack:
     # -- steps -----------------------------------------------------------------------------
 
     def _start_aws(self) -> None:
-        # Quiet: no werkzeug line per request; its errors still show.
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)
-        if self._aws_port:
-            ensure_free(self._aws_port, "AWS endpoint (--aws-port, AWS_PORT)")
-        self._moto = ThreadedMotoServer(ip_address=HOST, port=self._aws_port, verbose=False)
-        self._moto.start()
-        # moto's state lives in the process, not the server: a stack that follows another starts empty.
-        reset = urllib.request.Request(f"{self.aws_endpoint}/moto-api/reset", method="POST")  # noqa: S310 - loopback
-        urllib.request.build_opener(urllib.request.ProxyHandler({})).open(reset, timeout=10).close()
+        listener = listening_socket(self._aws_port, "AWS endpoint (--aws-port, AWS_PORT)")
+        with listener:
+            self._aws_url = _url(listener)
+            self._aws = ChildServer("infra.moto_server", listener)
+            _start_children([self._aws])
 
     def _apply_environment(self, functions_environment: Mapping[str, str]) -> None:
         changes = process_environment(functions_environment, self.aws_endpoint, os.environ)
@@ -250,21 +272,43 @@ class LocalStack:
         if missing:
             raise LocalStackError(f"the functions read key rings {missing} that `create_key_rings` does not make")
 
-    def _start_http(self, routes: Mapping[tuple[str, str], Function]) -> None:
-        try:
-            self._http = LocalHttpServer((HOST, self._port), LocalApi(routes), access_log=self._access_log)
-        except OSError as error:
-            what = f"HTTP API (--port, PORT): {HOST}:{self._port}"
-            raise LocalStackError(f"{what} is taken ({error.strerror})") from error
+    def _start_http_here(self) -> None:
+        """The front on a thread of this process, its handlers imported here."""
+        self._apply_environment(self._environment)
+        with cold_start_imports(self.template):
+            routes = api_routes(self.template, self._template_path.parent)
+            warm_up(routes)
+        listener = listening_socket(self._port, "HTTP API (--port, PORT)")
+        self._url = _url(listener)
+        self._http = LocalHttpServer(listener, LocalApi(routes), access_log=self._access_log)
+        if self._log_events:
+            self._http.api.add_listener(print_event)
         self._http_thread = threading.Thread(
             target=self._http.serve_forever, args=(0.05,), name="local-http-api", daemon=True
         )
         self._http_thread.start()
 
-    def _running_http(self) -> LocalHttpServer:
-        if self._http is None:
-            raise LocalStackError("the local stack is not running")
-        return self._http
+    def _start_front_workers(self) -> None:
+        """The front as worker processes on one port; this process's environment stays as it is."""
+        changes = process_environment(self._environment, self.aws_endpoint, os.environ)
+        environment = {name: value for name, value in (os.environ | changes).items() if value is not None}
+        arguments = [
+            f"--template={self._template_path}",
+            f"--parameters={json.dumps(self._template_parameters)}",
+            f"--resource-names={json.dumps(self._resource_names)}",
+            *(["--access-log"] if self._access_log else []),
+            *(["--log-events"] if self._log_events else []),
+        ]
+        listeners = port_sharing_sockets(self._port, self._workers, "HTTP API (--port, PORT)")
+        try:
+            self._url = _url(listeners[0])
+            self._front_workers = [
+                ChildServer("infra.front_worker", listener, arguments, environment) for listener in listeners
+            ]
+            _start_children(self._front_workers)
+        finally:
+            for listener in listeners:
+                listener.close()
 
 
 def shared_environment(template: Template) -> dict[str, str]:
@@ -381,14 +425,52 @@ def warm_up(routes: Mapping[tuple[str, str], Function]) -> None:
             raise LocalStackError(f"{function.name} failed its first invocation: {reply.status} {reply.body!r}")
 
 
+def _url(listener: socket.socket) -> str:
+    return f"http://{HOST}:{listener.getsockname()[1]}"
+
+
+def _start_children(children: Sequence[ChildServer]) -> None:
+    """Start child servers side by side (each takes a cold start), failing as the stack's error."""
+    try:
+        for child in children:
+            child.launch()
+        for child in children:
+            child.wait_until_ready()
+    except ChildServerError as error:
+        raise LocalStackError(str(error)) from error
+
+
+def listening_socket(port: int, what: str) -> socket.socket:
+    """A socket listening on loopback; a taken port is an error that says which option moves it."""
+    try:
+        return socket.create_server((HOST, port), backlog=LISTEN_BACKLOG)
+    except OSError as error:
+        raise LocalStackError(f"{what}: {HOST}:{port} is taken ({error.strerror})") from error
+
+
+def port_sharing_sockets(port: int, count: int, what: str) -> list[socket.socket]:
+    """`count` sockets listening on one loopback port, the kernel spreading connections over them.
+
+    One socket shared by every worker would not spread them: whichever worker wakes first
+    accepts a whole burst of new connections. With SO_REUSEPORT Linux hashes each connection to
+    one of the sockets. A plain bind first makes a taken port (or another stack's) an error.
+    """
+    with listening_socket(port, what) as probe:
+        port = probe.getsockname()[1]
+    listeners: list[socket.socket] = []
+    try:
+        for _ in range(count):
+            listeners.append(socket.create_server((HOST, port), backlog=LISTEN_BACKLOG, reuse_port=True))
+    except OSError as error:
+        for listener in listeners:
+            listener.close()
+        raise LocalStackError(f"{what}: {HOST}:{port} is taken ({error.strerror})") from error
+    return listeners
+
+
 def ensure_free(port: int, what: str) -> None:
-    """Fail with a message rather than hang: moto's server thread dies silently on a taken port."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((HOST, port))
-        except OSError as error:
-            raise LocalStackError(f"{what}: {HOST}:{port} is taken ({error.strerror})") from error
+    """Fail with a message now rather than when a server started later finds the port taken."""
+    listening_socket(port, what).close()
 
 
 # -- command line ----------------------------------------------------------------------------
@@ -405,7 +487,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             aws_port=args.aws_port,
             stage=args.stage,
             parameters=dict(args.parameter),
+            workers=args.workers,
             access_log=args.access_log,
+            log_events=args.log_events,
         )
     except (KeyError, LocalStackError) as error:
         parser.error(f"--parameter: {error.args[0]}")
@@ -414,8 +498,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except LocalStackError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    if args.log_events:
-        stack.api.add_listener(_print_event)
     print(stack.describe(), f"(ready in {time.perf_counter() - started:.1f} s)", sep="\n", flush=True)
     _wait_for_a_stop_signal()
     stack.stop()
@@ -434,7 +516,7 @@ def _wait_for_a_stop_signal() -> None:
         signal.signal(stop_signal, signal.SIG_IGN)
 
 
-def _print_event(event: Event) -> None:
+def print_event(event: Event) -> None:
     print(json.dumps(event, ensure_ascii=False), file=sys.stderr, flush=True)
 
 
@@ -473,6 +555,12 @@ def add_stack_arguments(parser: argparse.ArgumentParser, port_help: str, paramet
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m infra.local", description=__doc__.split("\n\n")[0])
     add_stack_arguments(parser, "HTTP port (env PORT; 0: a free one)", "LogLevel=WARNING")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=DEFAULT_WORKERS,
+        help=f"front processes, each its own execution environments (default {DEFAULT_WORKERS}; 1: in this process)",
+    )
     parser.add_argument("--access-log", action="store_true", help="print one line per request")
     parser.add_argument("--log-events", action="store_true", help="print every event handed to a handler (stderr)")
     return parser

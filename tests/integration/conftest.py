@@ -52,7 +52,13 @@ def new_browser(stack: LocalStack) -> Callable[[], Browser]:
 
 
 @pytest.fixture(scope="session")
-def dynamodb(stack: LocalStack) -> DynamoDBClient:
+def workers_stack(stack: LocalStack) -> Iterator[LocalStack]:
+    """A second stack whose front is two worker processes (as `make run` serves), beside the first."""
+    with LocalStack(port=0, aws_port=0, workers=2) as running:
+        yield running
+
+
+def dynamodb_of(stack: LocalStack) -> DynamoDBClient:
     """A client of the stack's own AWS endpoint, to look at what the service stored."""
     client: DynamoDBClient = boto3.client(
         "dynamodb",
@@ -62,6 +68,11 @@ def dynamodb(stack: LocalStack) -> DynamoDBClient:
         aws_secret_access_key="testing",
     )
     return client
+
+
+@pytest.fixture(scope="session")
+def dynamodb(stack: LocalStack) -> DynamoDBClient:
+    return dynamodb_of(stack)
 
 
 def scan_sessions(dynamodb: DynamoDBClient, table_name: str) -> dict[str, dict[str, str]]:

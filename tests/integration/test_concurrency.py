@@ -5,14 +5,12 @@ from __future__ import annotations
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING
+
+import pytest
 
 from infra.local import LocalStack
 from tests.integration.browser import Browser, claims
-from tests.integration.conftest import scan_sessions
-
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
+from tests.integration.conftest import dynamodb_of, scan_sessions
 
 CLIENTS = 16
 REQUESTS_PER_CLIENT = 50
@@ -46,7 +44,9 @@ def run_client(stack: LocalStack, number: int, start: threading.Barrier) -> tupl
     return sessions, failures
 
 
-def test_sixteen_clients_at_once(stack: LocalStack, dynamodb: DynamoDBClient) -> None:
+@pytest.mark.parametrize("stack_fixture", ["stack", "workers_stack"], ids=["one front", "two front workers"])
+def test_sixteen_clients_at_once(stack_fixture: str, request: pytest.FixtureRequest) -> None:
+    stack: LocalStack = request.getfixturevalue(stack_fixture)
     start = threading.Barrier(CLIENTS)
     began = time.perf_counter()
     with ThreadPoolExecutor(max_workers=CLIENTS) as pool:
@@ -57,7 +57,7 @@ def test_sixteen_clients_at_once(stack: LocalStack, dynamodb: DynamoDBClient) ->
     assert failures == []
     issued = {sid: jti for sessions, _ in results for sid, jti in sessions.items()}
     assert len(issued) == CLIENTS * REQUESTS_PER_CLIENT // len(CHAIN)
-    stored = scan_sessions(dynamodb, stack.table_name)
+    stored = scan_sessions(dynamodb_of(stack), stack.table_name)
     missing = sorted(set(issued) - set(stored))
     assert missing == []
     for session_id, last_token_id in issued.items():
@@ -66,10 +66,16 @@ def test_sixteen_clients_at_once(stack: LocalStack, dynamodb: DynamoDBClient) ->
     print(f"{CLIENTS * REQUESTS_PER_CLIENT} requests from {CLIENTS} clients in {elapsed:.2f} s")
 
 
+@pytest.mark.parametrize("stack_fixture", ["stack", "workers_stack"], ids=["one front", "two front workers"])
 def test_concurrent_refreshes_with_one_token_rotate_it_once_and_revoke_the_session(
-    stack: LocalStack, dynamodb: DynamoDBClient
+    stack_fixture: str, request: pytest.FixtureRequest
 ) -> None:
-    """Two tabs, a retry, or a thief: with the default grace window of 0 only one request can win."""
+    """Two tabs, a retry, or a thief: with the default grace window of 0 only one request can win.
+
+    With two front workers the refreshes reach the embedded DynamoDB truly at once; it applies
+    each conditional write whole, as DynamoDB does.
+    """
+    stack: LocalStack = request.getfixturevalue(stack_fixture)
     first = Browser(stack.url)
     first.post("/tokens", json_body={"id": "racer"})
     token = first.cookie_value("refreshToken")
@@ -86,4 +92,4 @@ def test_concurrent_refreshes_with_one_token_rotate_it_once_and_revoke_the_sessi
 
     assert sorted(results) == [(200, True)] + [(419, False)] * 11
     session_id = claims(token)["sid"]
-    assert scan_sessions(dynamodb, stack.table_name)[session_id]["status"] == "revoked"
+    assert scan_sessions(dynamodb_of(stack), stack.table_name)[session_id]["status"] == "revoked"
