@@ -73,7 +73,11 @@ class _ServiceJWS(jwt.PyJWS):
 
 
 class ServiceJWT(jwt.PyJWT):
-    """pyjwt's JWT on `_ServiceJWS`, requiring the given claims."""
+    """pyjwt's JWT on `_ServiceJWS`, requiring the given claims.
+
+    `_jws` and `_decode_base64url_segment` are pyjwt's internals: requirements.txt pins pyjwt,
+    and the equivalence tests fail on an upgrade that moves them.
+    """
 
     def __init__(self, required_claims: tuple[str, ...]) -> None:
         super().__init__(options={"require": list(required_claims)})
