@@ -81,6 +81,6 @@ test-sam-local: env $(SAM)
 	SAM=$(CURDIR)/$(SAM) SAM_LOCAL=1 $(BIN)/pytest tests/sam_local
 
 .PHONY: bench
-bench: env
+bench: env $(SAM)
 	command -v wrk >/dev/null || { $(AS_ROOT) apt-get update -qq && $(AS_ROOT) apt-get install -y -qq wrk; }
 	$(BIN)/python -m bench

@@ -110,12 +110,21 @@ class Layout:
 
 
 def _runtime(workdir: Path) -> Path:
-    """boto3 and its dependencies, with their bytecode, as the Lambda Python runtime provides them."""
+    """boto3 and its dependencies, with their bytecode, as the Lambda Python runtime provides them.
+
+    They are compiled here first: an installer need not have written their bytecode (uv does
+    not), and the children run with -B, so without this every run would compile botocore.
+    """
     site = Path(sysconfig.get_paths()["purelib"])
     runtime = workdir / "runtime"
     runtime.mkdir()
     for name in (*RUNTIME_PACKAGES, *RUNTIME_MODULES):
-        (runtime / name).symlink_to(site / name)
+        source = site / name
+        if source.is_dir():
+            compileall.compile_dir(source, quiet=1)
+        else:
+            compileall.compile_file(source, quiet=1)
+        (runtime / name).symlink_to(source)
     return runtime
 
 
