@@ -21,7 +21,7 @@ import sys
 import sysconfig
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -107,6 +107,21 @@ class Layout:
     function_paths: Mapping[str, tuple[str, ...]]
     baseline_path: tuple[str, ...]
     environment: Mapping[str, str]
+
+
+BASELINE = "boto3 baseline"
+
+
+@dataclass(frozen=True)
+class Job:
+    """One configuration to cold-start: a function (or the boto3 baseline) in a layout, with extra environment."""
+
+    layout: Layout
+    name: str
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    def __hash__(self) -> int:
+        return hash((self.layout.name, self.name, tuple(sorted(self.extra.items()))))
 
 
 def _runtime(workdir: Path) -> Path:
@@ -231,38 +246,44 @@ class ColdStarts:
         cookie = f"accessToken={access}" if name == "validate" else f"refreshToken={refresh}"
         return http_api_event(method, path, cookies=[cookie], headers={"user-agent": "bench/1.0"})
 
-    def function(self, layout: Layout, name: str, extra: Mapping[str, str] | None = None) -> Runs:
-        function, module, *_ = FUNCTIONS[name]
-        environment = {**self.environments[name], "AWS_LAMBDA_FUNCTION_NAME": function, **(extra or {})}
-        runs = Runs()
-        for attempt in range(RUNS + 1):
-            spec = {
-                "kind": "function",
-                "module": module,
-                "function": function,
-                "event": self._event(name),
-                "request_id": str(uuid.uuid4()),
-                "count": attempt == RUNS,  # one extra run counts AWS calls; it is not timed
-            }
-            result, wall = run_child(layout, spec, environment)
-            runs.statuses.add(int(result["status"]))
-            if spec["count"]:
-                runs.calls = list(result["calls"])
-                continue
-            runs.boto3_loaded.add(bool(result["boto3_loaded"]))
-            runs.init_ms.append(result["init_ms"])
-            runs.import_ms.append(result["import_ms"])
-            runs.invoke_ms.append(result["invoke_ms"])
-            runs.wall_ms.append(wall)
-        return runs
-
-    def boto3_baseline(self, layout: Layout) -> Runs:
-        runs = Runs()
+    def measure(self, jobs: Sequence[Job]) -> dict[Job, Runs]:
+        """Each job RUNS times, round-robin, so that a noisy spell of the machine hits all of them alike."""
+        results = {job: Runs() for job in jobs}
         for _ in range(RUNS):
-            result, wall = run_child(layout, {"kind": "boto3", "count": False}, self.environments["issue"])
+            for job in jobs:
+                self._once(job, results[job], count=False)
+        return results
+
+    def count_calls(self, job: Job, runs: Runs) -> None:
+        """One more, untimed run of a function that records the AWS calls it makes."""
+        self._once(job, runs, count=True)
+
+    def _once(self, job: Job, runs: Runs, *, count: bool) -> None:
+        if job.name == BASELINE:
+            result, wall = run_child(job.layout, {"kind": "boto3", "count": False}, self.environments["issue"])
             runs.init_ms.append(result["init_ms"])
             runs.wall_ms.append(wall)
-        return runs
+            return
+        function, module, *_ = FUNCTIONS[job.name]
+        environment = {**self.environments[job.name], "AWS_LAMBDA_FUNCTION_NAME": function, **job.extra}
+        spec = {
+            "kind": "function",
+            "module": module,
+            "function": function,
+            "event": self._event(job.name),
+            "request_id": str(uuid.uuid4()),
+            "count": count,
+        }
+        result, wall = run_child(job.layout, spec, environment)
+        runs.statuses.add(int(result["status"]))
+        if count:
+            runs.calls = list(result["calls"])
+            return
+        runs.boto3_loaded.add(bool(result["boto3_loaded"]))
+        runs.init_ms.append(result["init_ms"])
+        runs.import_ms.append(result["import_ms"])
+        runs.invoke_ms.append(result["invoke_ms"])
+        runs.wall_ms.append(wall)
 
 
 def _ssm_counter(ssm: Any) -> list[str]:
@@ -283,30 +304,37 @@ def run(stack: StackProcess, workdir: Path, build_dir: Path | None) -> list[Row]
     extension_calls = _ssm_counter(ssm)
     deployed, stripped = package_layouts(workdir, build_dir)
     with ParametersExtension(ssm, SESSION_TOKEN) as extension:
-        extension_environment = {
+        through_extension = {
             "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT": str(extension.port),
             "AWS_SESSION_TOKEN": SESSION_TOKEN,
         }
-        rows, baseline = _layout_rows(cold, deployed, with_targets=True)
-        for name in FUNCTIONS:
-            extension_calls.clear()
-            runs = cold.function(deployed, name, extension_environment)
-            rows += _extension_rows(deployed, name, runs, baseline, len(extension_calls) / (RUNS + 1))
-        rows += _layout_rows(cold, stripped, with_targets=False)[0]
-    return rows
+        jobs = [Job(layout, name) for layout in (deployed, stripped) for name in (BASELINE, *FUNCTIONS)]
+        jobs += [Job(deployed, name, through_extension) for name in FUNCTIONS]
+        results = cold.measure(jobs)
+        extension_calls_per_start: dict[str, int] = {}
+        for job in jobs:
+            if job.name != BASELINE and (job.layout is deployed or job.extra):
+                extension_calls.clear()
+                cold.count_calls(job, results[job])
+                extension_calls_per_start[job.name] = len(extension_calls)
+    rows = _layout_rows(deployed, results, with_targets=True)
+    for name in FUNCTIONS:
+        runs = results[Job(deployed, name, through_extension)]
+        rows += _extension_rows(deployed, name, runs, results[Job(deployed, BASELINE)], extension_calls_per_start[name])
+    return rows + _layout_rows(stripped, results, with_targets=False)
 
 
-def _layout_rows(cold: ColdStarts, layout: Layout, *, with_targets: bool) -> tuple[list[Row], Runs]:
+def _layout_rows(layout: Layout, results: Mapping[Job, Runs], *, with_targets: bool) -> list[Row]:
     """Baselines, then each function reading its rings through boto3 (SSM calls counted where targeted)."""
     section = f"cold {layout.name}"
-    baseline = cold.boto3_baseline(layout)
+    baseline = results[Job(layout, BASELINE)]
     pass_wall = [_pass_wall(layout) for _ in range(RUNS)]
     rows = [
         Row(section, "baseline: import boto3 + 1 client", "ms", baseline.init_ms),
         Row(section, "baseline: python -c pass (wall)", "ms", pass_wall),
     ]
     for name in FUNCTIONS:
-        runs = cold.function(layout, name)
+        runs = results[Job(layout, name)]
         target = "max:1.15" if with_targets and name in ("issue", "refresh") else ""
         rows.append(_init_row(section, name, runs, baseline, target))
         if with_targets:
@@ -316,10 +344,10 @@ def _layout_rows(cold: ColdStarts, layout: Layout, *, with_targets: bool) -> tup
             rows.append(
                 Row("SSM calls", f"{name} per cold start", "calls", [float(len(ssm_calls))], target="eq:1", note=note)
             )
-    return rows, baseline
+    return rows
 
 
-def _extension_rows(layout: Layout, name: str, runs: Runs, baseline: Runs, ssm_calls_per_start: float) -> list[Row]:
+def _extension_rows(layout: Layout, name: str, runs: Runs, baseline: Runs, extension_calls: int) -> list[Row]:
     """The function with the parameters extension: its init, and the SSM calls the extension made for it."""
     target = {"validate": "max:0.5", "issue": "max:1.15", "refresh": "max:1.15"}.get(name, "")
     row = _init_row(f"cold {layout.name}", f"{name}+extension", runs, baseline, target)
@@ -329,7 +357,7 @@ def _extension_rows(layout: Layout, name: str, runs: Runs, baseline: Runs, ssm_c
         "SSM calls",
         f"{name}+extension per cold start",
         "calls",
-        [ssm_calls_per_start],
+        [float(extension_calls)],
         note="the extension's GetParameter, one per ring (it has no batch call)",
     )
     return [Row(**{**_row_fields(row), "note": note}), ssm_row]
