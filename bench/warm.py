@@ -294,7 +294,7 @@ def _stubbed(handlers: Handlers, settings: Settings, rings: dict[str, str]) -> t
     """Each handler with DynamoDB answered by botocore's Stubber, and each DynamoDB request alone.
 
     The "alone" timings replay the very request a handler made, straight on the client: what
-    botocore itself costs of the handler's time (its target entry; it has no baseline).
+    botocore itself costs of the handler's time (as `target`; those rows have no baseline).
     """
     from token_service.aws import CLIENT_CONFIG  # noqa: PLC0415
 
@@ -320,9 +320,10 @@ def _stubbed(handlers: Handlers, settings: Settings, rings: dict[str, str]) -> t
         "validate": _interleaved(scenario.validate, scenario.bare_validate(), n["validate"], None),
         "issue": _interleaved(scenario.issue, scenario.bare_issue(), n["issue"], put),
         "refresh": _interleaved(scenario.refresh, scenario.bare_refresh(), n["refresh"], update),
-        "revoke": _interleaved(scenario.revoke, scenario.bare_revoke(), n["revoke"], queue("update_item", {})),
     }
+    # As issue and refresh sent them, before revoke sends an UpdateItem of its own.
     put_alone, update_alone = sent.params["PutItem"], sent.params["UpdateItem"]
+    timings["revoke"] = _interleaved(scenario.revoke, scenario.bare_revoke(), n["revoke"], queue("update_item", {}))
     timings["PutItem"] = _interleaved(lambda: client.put_item(**put_alone), lambda: None, n["issue"], put)
     timings["UpdateItem"] = _interleaved(lambda: client.update_item(**update_alone), lambda: None, n["refresh"], update)
     stubber.assert_no_pending_responses()
