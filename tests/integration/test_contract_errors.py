@@ -14,6 +14,7 @@ from tests.bad_bodies import BAD_ISSUE_BODIES
 from tests.conftest import REGION
 from tests.integration.browser import USER_ID, Browser, claims, error_body, message_body
 from tests.integration.conftest import scan_sessions
+from tests.integration.walkthrough import SESSION_UNKNOWN, FrontBasics
 from token_service import messages
 from token_service.keys import KeyRing, parse_key_ring
 from token_service.tokens import TokenCodec, TokenUse
@@ -21,11 +22,8 @@ from token_service.tokens import TokenCodec, TokenUse
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-ACCESS_MISSING = error_body("Access Token이 존재하지 않습니다.")
 ACCESS_INVALID = error_body("Access Token이 유효하지 않습니다.")
-REFRESH_MISSING = error_body("Refresh Token이 존재하지 않습니다.")
 REFRESH_INVALID = error_body("Refresh Token이 유효하지 않습니다.")
-SESSION_UNKNOWN = error_body("Refresh Token의 정보가 서버에 존재하지 않습니다.")
 
 
 def key_ring(stack: LocalStack, ring: str) -> KeyRing:
@@ -52,19 +50,11 @@ def issued(new_browser: Callable[[], Browser]) -> Browser:
     return browser
 
 
-def test_health_answers_hello_token(browser: Browser) -> None:
-    answer = browser.get("/")
-    assert (answer.status, answer.body) == (200, b"Hello Token!")
-    assert answer.headers["Content-Type"].startswith("text/plain")
+class TestFrontBasics(FrontBasics):
+    """Through the local stack's front."""
 
 
 # GET /tokens/validate
-
-
-def test_validate_without_the_access_cookie_is_400(browser: Browser) -> None:
-    answer = browser.get("/tokens/validate")
-    assert (answer.status, answer.body) == (400, ACCESS_MISSING)
-    assert answer.headers["Content-Type"] == "application/json; charset=utf-8"
 
 
 @pytest.mark.parametrize("token", ["garbage", "a.b.c", "eyJhbGciOiJIUzI1NiJ9.e30.", "x" * 5000])
@@ -105,11 +95,6 @@ def test_validate_accepts_a_bearer_header(new_browser: Callable[[], Browser]) ->
 
 
 # POST /tokens/refresh
-
-
-def test_refresh_without_the_refresh_cookie_is_400(browser: Browser) -> None:
-    answer = browser.post("/tokens/refresh")
-    assert (answer.status, answer.body) == (400, REFRESH_MISSING)
 
 
 def test_the_refresh_cookie_travels_to_the_token_routes_only(

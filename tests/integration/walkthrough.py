@@ -1,7 +1,8 @@
 """The tutorial's Insomnia walkthrough over HTTP, for any front that serves the template's API.
 
 Issue, validate, refresh, validate again, and a replay of the rotated refresh token, with a
-client that keeps cookies by their Path, as Insomnia and browsers do.
+client that keeps cookies by their Path, as Insomnia and browsers do; and `FrontBasics`, the
+answers every front gives before any token is involved.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ ISSUED = message_body("Token이 정상적으로 발급되었습니다.")
 VALIDATED = message_body(f"{USER_ID}의 Payload를 가진 Token이 성공적으로 인증되었습니다.")
 REFRESHED = message_body("Access Token을 새롭게 발급하였습니다.")
 SESSION_UNKNOWN = error_body("Refresh Token의 정보가 서버에 존재하지 않습니다.")
+ACCESS_MISSING = error_body("Access Token이 존재하지 않습니다.")
+REFRESH_MISSING = error_body("Refresh Token이 존재하지 않습니다.")
 
 Sessions = Callable[[], Mapping[str, Mapping[str, str]]]
 
@@ -72,3 +75,23 @@ def walk_through(browser: Browser, base_url: str, sessions: Sessions) -> Mapping
     after = browser.post("/tokens/refresh")
     assert (after.status, after.body) == (419, SESSION_UNKNOWN)
     return stored
+
+
+class FrontBasics:
+    """Health and the missing-cookie rows, byte for byte; a suite collects them by subclassing,
+    with its own `browser` fixture for the front it tests."""
+
+    def test_health_answers_hello_token(self, browser: Browser) -> None:
+        answer = browser.get("/")
+        assert (answer.status, answer.body) == (200, b"Hello Token!")
+        assert answer.headers["Content-Type"].startswith("text/plain")
+
+    def test_validate_without_the_access_cookie_is_400(self, browser: Browser) -> None:
+        answer = browser.get("/tokens/validate")
+        assert (answer.status, answer.body) == (400, ACCESS_MISSING)
+        assert answer.headers["Content-Type"] == JSON_UTF8
+
+    def test_refresh_without_the_refresh_cookie_is_400(self, browser: Browser) -> None:
+        answer = browser.post("/tokens/refresh")
+        assert (answer.status, answer.body) == (400, REFRESH_MISSING)
+        assert answer.headers["Content-Type"] == JSON_UTF8

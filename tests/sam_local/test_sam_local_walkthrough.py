@@ -15,13 +15,10 @@ from infra.sam_local import SamLocal
 from tests.bad_bodies import BAD_ISSUE_BODIES
 from tests.integration.browser import Browser, error_body
 from tests.integration.conftest import scan_sessions
-from tests.integration.walkthrough import JSON_UTF8, walk_through
+from tests.integration.walkthrough import FrontBasics, walk_through
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
-
-ACCESS_MISSING = error_body("Access Token이 존재하지 않습니다.")
-REFRESH_MISSING = error_body("Refresh Token이 존재하지 않습니다.")
 
 
 def test_the_walkthrough(browser: Browser, sam_local: SamLocal, dynamodb: DynamoDBClient) -> None:
@@ -29,21 +26,8 @@ def test_the_walkthrough(browser: Browser, sam_local: SamLocal, dynamodb: Dynamo
     walk_through(browser, sam_local.url, lambda: scan_sessions(dynamodb, sam_local.stack.table_name))
 
 
-def test_health_answers_hello_token(browser: Browser) -> None:
-    answer = browser.get("/")
-    assert (answer.status, answer.body) == (200, b"Hello Token!")
-    assert answer.headers["Content-Type"].startswith("text/plain")
-
-
-def test_validate_without_the_access_cookie_is_400(browser: Browser) -> None:
-    answer = browser.get("/tokens/validate")
-    assert (answer.status, answer.body) == (400, ACCESS_MISSING)
-    assert answer.headers["Content-Type"] == JSON_UTF8
-
-
-def test_refresh_without_the_refresh_cookie_is_400(browser: Browser) -> None:
-    answer = browser.post("/tokens/refresh")
-    assert (answer.status, answer.body) == (400, REFRESH_MISSING)
+class TestFrontBasics(FrontBasics):
+    """Through SAM's emulator and Lambda containers."""
 
 
 # SAM's emulator answers 502 to a body that is not UTF-8 before any function runs.
