@@ -1,25 +1,25 @@
 """`template.yaml` read as data: the one source of routes, the table and the functions' environment.
 
 The local stack and the tests take everything from here, so nothing copies the template.
-Only the intrinsic functions the template uses are resolved: Ref, Fn::Sub, Fn::If,
-Fn::Equals and Fn::GetAtt (resources resolve to the names the caller gives them).
+Ref and Fn::Sub are resolved by aws-sam-translator's resolver against the parameters, the
+pseudo parameters and the names the caller gives resources; the conditions (Fn::If, Fn::Equals,
+Fn::Not) are decided here. Fn::GetAtt has no value before deployment and stays as written.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
+import copy
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
+from samtranslator.intrinsics.actions import SubAction
+from samtranslator.public.intrinsics import IntrinsicsResolver
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_PATH = ROOT / "template.yaml"
-_TAGS = ("Ref", "Condition")
-_FN_TAGS = ("Sub", "If", "Equals", "GetAtt", "Join", "Select", "Split", "Not", "And", "Or", "FindInMap", "Base64")
-_SUB_VARIABLE = re.compile(r"\$\{([^}!]+)\}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,28 +31,24 @@ class Route:
 
 
 class _Loader(yaml.SafeLoader):
-    """YAML with CloudFormation's short-form tags turned into their long form."""
+    """YAML with CloudFormation's short-form tags (`!Ref`, `!Sub`, ...) read as their long form.
+
+    aws-sam-translator's `yaml_helper` is outside its public API (`samtranslator.public`) and
+    registers its tags on PyYAML's shared SafeLoader for the whole process.
+    """
 
 
-def _tag_constructor(name: str) -> Any:
-    def construct(loader: yaml.SafeLoader, node: yaml.Node) -> dict[str, Any]:
-        if isinstance(node, yaml.ScalarNode):
-            value: Any = loader.construct_scalar(node)
-            if name == "Fn::GetAtt":
-                value = str(value).split(".", 1)
-        elif isinstance(node, yaml.SequenceNode):
-            value = loader.construct_sequence(node, deep=True)
-        else:
-            value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
-        return {name: value}
-
-    return construct
+def _intrinsic(loader: yaml.SafeLoader, tag: str, node: yaml.Node) -> dict[str, Any]:
+    name = tag if tag in ("Ref", "Condition") else f"Fn::{tag}"
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+        return {name: value.split(".", 1) if tag == "GetAtt" else value}
+    if isinstance(node, yaml.SequenceNode):
+        return {name: loader.construct_sequence(node, deep=True)}
+    return {name: loader.construct_mapping(node, deep=True)}  # type: ignore[arg-type]
 
 
-for _tag in _TAGS:
-    _Loader.add_constructor(f"!{_tag}", _tag_constructor(_tag))
-for _tag in _FN_TAGS:
-    _Loader.add_constructor(f"!{_tag}", _tag_constructor(f"Fn::{_tag}"))
+_Loader.add_multi_constructor("!", _intrinsic)
 
 
 class Template:
@@ -70,8 +66,8 @@ class Template:
         if unknown:
             raise KeyError(f"template has no parameters {sorted(unknown)}")
         self.parameters.update(parameters or {})
-        self._resource_names = dict(resource_names or {})
-        self._pseudo = {"AWS::Region": region, "AWS::AccountId": "123456789012", "AWS::Partition": "aws"}
+        pseudo = {"AWS::Region": region, "AWS::AccountId": "123456789012", "AWS::Partition": "aws"}
+        self._resolver = IntrinsicsResolver({**pseudo, **(resource_names or {}), **self.parameters})
 
     @classmethod
     def load(
@@ -111,56 +107,49 @@ class Template:
         variables = dict(self._globals().get("Environment", {}).get("Variables", {}))
         own = self.resources[function]["Properties"].get("Environment", {}).get("Variables", {})
         variables.update(own)
-        return {name: str(self.resolve(value)) for name, value in variables.items()}
+        environment = {name: self.resolve(value) for name, value in variables.items()}
+        unresolved = sorted(name for name, value in environment.items() if isinstance(value, dict))
+        if unresolved:
+            raise KeyError(f"cannot resolve {unresolved} of {function}: give the resources they name a name")
+        return {name: str(value) for name, value in environment.items()}
 
-    def resolve(self, value: Any) -> Any:  # noqa: C901, PLR0911 - one branch per intrinsic
-        if isinstance(value, list):
-            return [self.resolve(item) for item in value]
-        if not isinstance(value, dict):
-            return value
-        if len(value) != 1:
-            return {key: self.resolve(item) for key, item in value.items()}
-        ((key, argument),) = value.items()
-        if key == "Ref":
-            return self._ref(argument)
-        if key == "Fn::Sub":
-            return self._sub(argument)
-        if key == "Fn::If":
-            condition, when_true, when_false = argument
-            return self.resolve(when_true if self.condition(condition) else when_false)
-        if key == "Fn::Equals":
-            left, right = (str(self.resolve(item)) for item in argument)
-            return left == right
-        if key == "Fn::Not":
-            return not self.resolve(argument[0])
-        if key == "Fn::GetAtt":
-            resource, attribute = argument
-            return f"{self._resource_names.get(resource, resource)}.{attribute}"
-        return {key: self.resolve(argument)}
+    def resolve(self, value: Any) -> Any:
+        # The translator resolves in place, and its Fn::Sub keeps the substituted text wrapped.
+        return self._decide(self._resolver.resolve_parameter_refs(copy.deepcopy(value)))
 
     def condition(self, name: str) -> bool:
         return bool(self.resolve(self.document["Conditions"][name]))
+
+    def _decide(self, value: Any) -> Any:
+        """What the translator leaves to CloudFormation: conditions, and Fn::Sub's own variables."""
+        if isinstance(value, list):
+            return [self._decide(item) for item in value]
+        if not isinstance(value, dict):
+            return value
+        if len(value) != 1:
+            return {key: self._decide(item) for key, item in value.items()}
+        ((function, argument),) = value.items()
+        if function == "Fn::If":  # only the chosen branch is decided, as CloudFormation does
+            condition, when_true, when_false = argument
+            return self._decide(when_true if self.condition(condition) else when_false)
+        argument = self._decide(argument)
+        decide = _DECIDED_ON_DECIDED_ARGUMENTS.get(function)
+        return decide(argument) if decide else {function: argument}
 
     def _globals(self) -> Mapping[str, Any]:
         function_globals: Mapping[str, Any] = self.document.get("Globals", {}).get("Function", {})
         return function_globals
 
-    def _ref(self, name: str) -> str:
-        if name in self.parameters:
-            return self.parameters[name]
-        if name in self._pseudo:
-            return self._pseudo[name]
-        if name in self._resource_names:
-            return self._resource_names[name]
-        raise KeyError(f"cannot resolve Ref {name}: give the resource a name")
 
-    def _sub(self, argument: str | list[Any]) -> str:
-        text, variables = (argument, {}) if isinstance(argument, str) else argument
-        resolved = {name: str(self.resolve(value)) for name, value in variables.items()}
-        return _SUB_VARIABLE.sub(lambda match: resolved.get(match[1]) or self._sub_variable(match[1]), text)
+def _substituted(argument: str | list[Any]) -> Any:
+    """Fn::Sub's text with its own variables in; still wrapped while it names a value known only once deployed."""
+    text, variables = (argument, {}) if isinstance(argument, str) else argument
+    text = SubAction().resolve_parameter_refs({"Fn::Sub": text}, variables)["Fn::Sub"]
+    return {"Fn::Sub": text} if "${" in text else text
 
-    def _sub_variable(self, name: str) -> str:
-        """`${Name}` is a Ref, `${Resource.Attribute}` a GetAtt."""
-        if "." in name and name not in self.parameters:
-            return str(self.resolve({"Fn::GetAtt": name.split(".", 1)}))
-        return self._ref(name)
+
+_DECIDED_ON_DECIDED_ARGUMENTS: dict[str, Callable[[Any], Any]] = {
+    "Fn::Equals": lambda argument: str(argument[0]) == str(argument[1]),
+    "Fn::Not": lambda argument: not argument[0],
+    "Fn::Sub": _substituted,
+}

@@ -126,7 +126,7 @@ def test_session_functions_read_both_rings_and_one_table_action(
         "arn:aws:ssm:us-east-1:123456789012:parameter/token-service/dev/refresh-keys",
     ]
     (write,) = [s for s in statements if s["Action"] == f"dynamodb:{table_action}"]
-    assert write["Resource"] == "SessionsTable.Arn"
+    assert write["Resource"] == {"Fn::GetAtt": ["SessionsTable", "Arn"]}
 
 
 def test_revoke_reads_the_refresh_ring_and_may_only_update_and_query_the_user_index(
@@ -143,7 +143,7 @@ def test_revoke_reads_the_refresh_ring_and_may_only_update_and_query_the_user_in
     (read,) = [s for s in statements if "ssm:GetParameters" in s["Action"]]
     assert read["Resource"] == "arn:aws:ssm:us-east-1:123456789012:parameter/token-service/dev/refresh-keys"
     (query,) = [s for s in statements if s["Action"] == "dynamodb:Query"]
-    assert query["Resource"] == f"SessionsTable.Arn/index/{USER_INDEX}"
+    assert query["Resource"] == {"Fn::Sub": f"${{SessionsTable.Arn}}/index/{USER_INDEX}"}
 
 
 def test_the_user_index_is_the_one_the_code_queries(transformed: Mapping[str, Any]) -> None:
