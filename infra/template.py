@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from samtranslator.intrinsics.actions import SubAction
 from samtranslator.public.intrinsics import IntrinsicsResolver
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -144,7 +143,7 @@ class Template:
 def _substituted(argument: str | list[Any]) -> Any:
     """Fn::Sub's text with its own variables in; still wrapped while it names a value known only once deployed."""
     text, variables = (argument, {}) if isinstance(argument, str) else argument
-    text = SubAction().resolve_parameter_refs({"Fn::Sub": text}, variables)["Fn::Sub"]
+    text = IntrinsicsResolver(variables).resolve_parameter_refs({"Fn::Sub": text})["Fn::Sub"]
     return {"Fn::Sub": text} if "${" in text else text
 
 
