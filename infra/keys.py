@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import boto3
 
-from token_service.keys import MIN_KEY_BYTES, KeyRing, parse_key_ring
+from token_service.key_rings import MIN_KEY_BYTES, KeyRing, parse_key_ring
 
 if TYPE_CHECKING:
     from mypy_boto3_ssm import SSMClient

@@ -65,8 +65,9 @@ def _text(environ: Mapping[str, str], name: str) -> str:
 
 def _number(environ: Mapping[str, str], name: str, minimum: int = 1, maximum: int | None = None) -> int:
     raw = _text(environ, name)
-    if not raw.isdigit() or int(raw) < minimum or (maximum is not None and int(raw) > maximum):
-        raise ConfigurationError(f"environment variable {name} must be a whole number from {minimum} to {maximum}")
+    if not raw.isascii() or not raw.isdigit() or int(raw) < minimum or (maximum is not None and int(raw) > maximum):
+        allowed = f"from {minimum} to {maximum}" if maximum is not None else f"of at least {minimum}"
+        raise ConfigurationError(f"environment variable {name} must be a whole number {allowed}")
     return int(raw)
 
 

@@ -1,20 +1,45 @@
-"""Domain failures, each answered by the HTTP layer with its contract status."""
+"""The domain's failures; `responses.REFUSALS` maps each to the contract's status and message."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from token_service.tokens import TokenUse
 
 
-class InvalidToken(Exception):
-    """A token that is malformed, forged, expired, of the wrong type or signed by an unknown key."""
+class ServiceError(Exception):
+    """A request the service refuses; `use` names the kind of token it concerns, where one does."""
+
+    use: TokenUse | None = None
 
 
-class SessionRejected(Exception):
-    """A refresh token whose session is unknown, expired, revoked, or that was already rotated.
+class TokenMissing(ServiceError):
+    """The request presented no token of this use."""
 
-    `reuse` is True when a rotated token was replayed and the session has just been revoked.
+    def __init__(self, use: TokenUse) -> None:
+        super().__init__(f"no {use} token was presented")
+        self.use = use
+
+
+class InvalidToken(ServiceError):
+    """A token that is malformed, forged, expired, of the wrong use or signed by an unknown key.
+
+    The message says which check failed, in our own words: it is logged, never the token.
     """
 
-    def __init__(self, message: str, *, reuse: bool = False) -> None:
-        super().__init__(message)
-        self.reuse = reuse
+    def __init__(self, use: TokenUse, reason: str) -> None:
+        super().__init__(reason)
+        self.use = use
 
 
-class DependencyUnavailable(Exception):
+class SessionUnknown(ServiceError):
+    """A refresh token whose session is unknown, expired or revoked."""
+
+
+class ReuseDetected(ServiceError):
+    """A refresh token that was already rotated away was presented again: its session is now revoked."""
+
+
+class DependencyUnavailable(ServiceError):
     """SSM or DynamoDB failed; the request changed nothing and may be retried."""

@@ -7,17 +7,22 @@ its tokens or tokens without their session.
 
 from __future__ import annotations
 
+import re
 import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from token_service import aws
-from token_service.config import Settings, settings
-from token_service.errors import InvalidToken
-from token_service.keys import KeyRing, KeyRingStore, key_store
-from token_service.sessions import ACTIVE, Session, SessionStore
+from token_service.config import Settings
+from token_service.errors import InvalidToken, ReuseDetected, SessionUnknown
+from token_service.key_rings import KeyRing, KeyRingStore
+from token_service.sessions import ACTIVE, Rotated, Session, SessionStore
 from token_service.tokens import TokenCodec, TokenUse
+
+# Control characters, and lone surrogates (JSON can carry them; UTF-8 cannot store them).
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+# Request headers are client-controlled; keep what is stored about them bounded.
+MAX_USER_AGENT_LENGTH = 512
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +31,10 @@ class Client:
 
     ip: str
     user_agent: str
+
+    def reviewable(self) -> Client:
+        """As stored: the user agent without control characters, and bounded."""
+        return Client(self.ip, CONTROL_CHARACTERS.sub("", self.user_agent)[:MAX_USER_AGENT_LENGTH])
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +58,7 @@ class LoginSessions:
         sessions: SessionStore,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.settings = settings
+        self._settings = settings
         self._keys = keys
         self._sessions = sessions
         self._clock = clock
@@ -59,6 +68,7 @@ class LoginSessions:
     def issue(self, user_id: str, client: Client) -> TokenPair:
         now = self._now()
         access_ring, refresh_ring = self._rings()
+        client = client.reviewable()
         session = Session(
             session_id=_new_id(),
             user_id=user_id,
@@ -68,26 +78,40 @@ class LoginSessions:
             user_agent=client.user_agent,
             created_at=now,
             rotated_at=now,
-            expires_at=now + self.settings.refresh_token_ttl,
+            expires_at=now + self._settings.refresh_token_ttl,
         )
         tokens = self._mint_pair(access_ring, refresh_ring, session, now)
         self._sessions.create(session)
         return tokens
 
     def refresh(self, refresh_token: str) -> TokenPair:
-        """Rotate: the presented refresh token is spent and a new pair is returned."""
+        """Rotate: the presented refresh token is spent and a new pair is returned.
+
+        A presented token that is not the current one of a live session is either unknown or a
+        replay of a rotated token. A replay revokes the whole session (reuse detection), unless
+        it is the token rotated away less than `refresh_grace_seconds` ago (concurrent tabs,
+        retries): that one gets an access token, and the refresh token stays as it is.
+        """
         now = self._now()
         access_ring, refresh_ring = self._rings()
         presented = self._refresh.verify(refresh_ring, refresh_token)
         if presented.session_id is None:
-            raise InvalidToken("refresh token names no session")
-        rotation = self._sessions.rotate(
-            presented.session_id, presented.token_id, _new_id(), now, self.settings.refresh_grace_seconds
-        )
-        if not rotation.rotated:  # within the grace window: an access token, the refresh token stays as it is
-            access_token = self._mint_access(access_ring, rotation.session, now)
-            return TokenPair(rotation.session.user_id, access_token, self.settings.access_token_ttl, None, 0)
-        return self._mint_pair(access_ring, refresh_ring, rotation.session, now)
+            raise InvalidToken(TokenUse.REFRESH, "refresh token names no session")
+        rotation = self._sessions.rotate(presented.session_id, presented.token_id, _new_id(), now)
+        if isinstance(rotation, Rotated):
+            return self._mint_pair(access_ring, refresh_ring, rotation.session, now)
+        stored = rotation.stored
+        if stored is None or not stored.is_live(now):
+            raise SessionUnknown("the session is unknown, expired or revoked")
+        if self._within_grace(stored, presented.token_id, now):
+            access_token = self._mint_access(access_ring, stored, now)
+            return TokenPair(stored.user_id, access_token, self._settings.access_token_ttl, None, 0)
+        self._sessions.revoke(presented.session_id)
+        raise ReuseDetected("a rotated refresh token was replayed; the session is revoked")
+
+    def _within_grace(self, stored: Session, presented_token_id: str, now: int) -> bool:
+        rotated_away = stored.previous_token_id == presented_token_id
+        return rotated_away and now - stored.rotated_at < self._settings.refresh_grace_seconds
 
     def _mint_pair(self, access_ring: KeyRing, refresh_ring: KeyRing, session: Session, now: int) -> TokenPair:
         refresh_token = self._refresh.mint(
@@ -100,19 +124,19 @@ class LoginSessions:
         )
         access_token = self._mint_access(access_ring, session, now)
         return TokenPair(
-            session.user_id, access_token, self.settings.access_token_ttl, refresh_token, session.expires_at - now
+            session.user_id, access_token, self._settings.access_token_ttl, refresh_token, session.expires_at - now
         )
 
     def _mint_access(self, access_ring: KeyRing, session: Session, now: int) -> str:
-        expires_at = now + self.settings.access_token_ttl
+        expires_at = now + self._settings.access_token_ttl
         return self._access.mint(
             access_ring, user_id=session.user_id, token_id=_new_id(), issued_at=now, expires_at=expires_at
         )
 
     def _rings(self) -> tuple[KeyRing, KeyRing]:
         return (
-            self._keys.ring(self.settings.access_keys_parameter),
-            self._keys.ring(self.settings.refresh_keys_parameter),
+            self._keys.ring(self._settings.access_keys_parameter),
+            self._keys.ring(self._settings.refresh_keys_parameter),
         )
 
     def _now(self) -> int:
@@ -123,7 +147,7 @@ class SessionRevocation:
     """POST /tokens/revoke: the refresh ring to check the presented token, and the session table."""
 
     def __init__(self, settings: Settings, keys: KeyRingStore, sessions: SessionStore) -> None:
-        self.settings = settings
+        self._ring_name = settings.refresh_keys_parameter
         self._keys = keys
         self._sessions = sessions
         self._refresh = TokenCodec(TokenUse.REFRESH, settings.issuer, settings.audience)
@@ -133,7 +157,7 @@ class SessionRevocation:
 
         Returns the user whose sessions ended.
         """
-        presented = self._refresh.verify(self._keys.ring(self.settings.refresh_keys_parameter), refresh_token)
+        presented = self._refresh.verify(self._keys.ring(self._ring_name), refresh_token)
         if everywhere:
             self._sessions.revoke_all(presented.user_id)
         elif presented.session_id is not None:
@@ -143,15 +167,3 @@ class SessionRevocation:
 
 def _new_id() -> str:
     return secrets.token_urlsafe(16)
-
-
-def login_sessions() -> LoginSessions:
-    config = settings()
-    keys = key_store(config, [config.access_keys_parameter, config.refresh_keys_parameter])
-    return LoginSessions(config, keys, SessionStore(aws.dynamodb_client(), config.sessions_table))
-
-
-def session_revocation() -> SessionRevocation:
-    config = settings()
-    keys = key_store(config, [config.refresh_keys_parameter])
-    return SessionRevocation(config, keys, SessionStore(aws.dynamodb_client(), config.sessions_table))

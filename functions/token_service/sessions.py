@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, cast
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from token_service.errors import DependencyUnavailable, SessionRejected
+from token_service.errors import DependencyUnavailable
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -24,8 +24,6 @@ ACTIVE = "active"
 REVOKED = "revoked"
 # The table's index on userId (template.yaml, SessionsTable), for ending all of a user's sessions.
 USER_INDEX = "byUser"
-# Request headers are client-controlled; keep what is stored about them bounded.
-MAX_USER_AGENT_LENGTH = 512
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,11 +44,17 @@ class Session:
 
 
 @dataclass(frozen=True, slots=True)
-class Rotation:
-    """A refresh's outcome: `rotated` is False when the presented token was rotated away within the grace window."""
+class Rotated:
+    """The presented token was current: the session as it now stands, with the new token current."""
 
     session: Session
-    rotated: bool
+
+
+@dataclass(frozen=True, slots=True)
+class NotRotated:
+    """The condition failed: the session as it stood (None: there is no such session)."""
+
+    stored: Session | None
 
 
 class SessionStore:
@@ -67,14 +71,11 @@ class SessionStore:
                 ConditionExpression="attribute_not_exists(sessionId)",
             )
 
-    def rotate(
-        self, session_id: str, presented_token_id: str, new_token_id: str, now: int, grace_seconds: int = 0
-    ) -> Rotation:
-        """Make `new_token_id` the session's one valid refresh token, in one conditional write.
+    def rotate(self, session_id: str, presented_token_id: str, new_token_id: str, now: int) -> Rotated | NotRotated:
+        """Make `new_token_id` the one valid refresh token of a live session whose current one was presented.
 
-        A presented token that is not the current one of a live session is either unknown or a
-        replay of a rotated token. A replay revokes the whole session (reuse detection), unless
-        it is the token rotated away at most `grace_seconds` ago (concurrent tabs, retries).
+        One conditional write; when its condition fails, the stored session comes back with the
+        failure, so the domain can tell a replay from an unknown session without another read.
         """
         try:
             with _dependency("session could not be rotated"):
@@ -95,16 +96,8 @@ class SessionStore:
                 )
         except self._client.exceptions.ConditionalCheckFailedException as failure:
             stored = cast("dict[str, AttributeValueTypeDef] | None", failure.response.get("Item"))
-            session = _from_item(stored) if stored is not None else None
-            if session is None or not session.is_live(now):
-                raise SessionRejected("session is unknown, expired or revoked") from failure
-            if session.previous_token_id == presented_token_id and now - session.rotated_at < grace_seconds:
-                return Rotation(session, rotated=False)
-            self.revoke(session_id)
-            raise SessionRejected(
-                "a rotated refresh token was replayed; the session is revoked", reuse=True
-            ) from failure
-        return Rotation(_from_item(response["Attributes"]), rotated=True)
+            return NotRotated(_from_item(stored) if stored is not None else None)
+        return Rotated(_from_item(response["Attributes"]))
 
     def revoke(self, session_id: str) -> None:
         """End one session; one that is already gone stays gone."""
@@ -158,7 +151,7 @@ def _to_item(session: Session) -> dict[str, AttributeValueTypeDef]:
         "currentTokenId": {"S": session.current_token_id},
         "status": {"S": session.status},
         "ip": {"S": session.ip},
-        "userAgent": {"S": session.user_agent[:MAX_USER_AGENT_LENGTH]},
+        "userAgent": {"S": session.user_agent},
         "createdAt": {"N": str(session.created_at)},
         "rotatedAt": {"N": str(session.rotated_at)},
         "expiresAt": {"N": str(session.expires_at)},

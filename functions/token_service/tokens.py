@@ -2,87 +2,27 @@
 
 HS256 only, pinned on decode. Access and refresh tokens are signed from separate key rings
 and carry a `token_use` claim that is checked, so neither can stand in for the other.
-
-pyjwt runs every check here, with two of its per-token costs moved (measured: `jwt.decode`
-≈ 26 µs, of which HMAC is ≈ 1.5 µs):
-- it checks each segment's base64url alphabet byte by byte in Python (≈ 10 µs a token);
-  `_ServiceJWS` makes the same check with one regular expression, then decodes as pyjwt does;
-- it checks an HMAC key for PEM, SSH, DER and JWK shapes on every call (≈ 4 µs);
-  `_HS256` makes that check once per key.
-`tests/unit/test_pyjwt_equivalence.py` holds both to pyjwt's own answers.
 """
 
 from __future__ import annotations
 
-import base64
-import json
 import re
 from dataclasses import dataclass
 from enum import StrEnum
-from functools import lru_cache
 
 import jwt
-from jwt.algorithms import HMACAlgorithm
 
 from token_service.errors import InvalidToken
-from token_service.keys import KeyRing
+from token_service.key_rings import KeyRing
 
 ALGORITHM = "HS256"
 # Tokens are minted by the same service on NTP-synced hosts: a small skew allowance suffices.
 CLOCK_SKEW_SECONDS = 5
-# Our tokens are well under 1 KiB; anything far larger is rejected before it is parsed.
+# Our tokens are well under 1 KiB; anything far larger is refused before it is parsed.
 MAX_TOKEN_LENGTH = 4096
-# Compact JWS in canonical base64url, which is all this service issues: no padding, no other
-# alphabet, nothing non-ASCII (which pyjwt would fail to encode), so one token has one spelling.
+# Compact JWS in unpadded base64url, which is all this service issues: one token, one spelling.
 _COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 COMMON_CLAIMS = ("id", "sub", "iat", "exp", "jti", "iss", "aud", "token_use")
-_BASE64URL_SEGMENT = re.compile(rb"[A-Za-z0-9_-]*")
-# Keys are prepared once each; a ring holds a few, and rotations add one at a time.
-_PREPARED_KEYS = 32
-
-
-class _HS256(HMACAlgorithm):
-    """pyjwt's HS256, whose key checks run once per key rather than once per token."""
-
-    def __init__(self) -> None:
-        super().__init__(HMACAlgorithm.SHA256)
-        self._prepare_once = lru_cache(maxsize=_PREPARED_KEYS)(super().prepare_key)
-
-    def prepare_key(self, key: str | bytes) -> bytes:
-        # A key that fails pyjwt's checks raises each time: lru_cache keeps only answers.
-        return self._prepare_once(key)
-
-
-class _ServiceJWS(jwt.PyJWS):
-    """pyjwt's JWS with HS256 alone, and its segment decoding with the alphabet checked in C."""
-
-    def __init__(self) -> None:
-        super().__init__(algorithms=[])
-        self.register_algorithm(ALGORITHM, _HS256())
-
-    @staticmethod
-    def _decode_base64url_segment(segment: bytes, name: str) -> bytes:
-        if len(segment) % 4 == 1 or _BASE64URL_SEGMENT.fullmatch(segment) is None:
-            # Padding, a wrong length or a foreign byte: pyjwt's own answer, and its own error.
-            return jwt.PyJWS._decode_base64url_segment(segment, name)
-        decoded = base64.urlsafe_b64decode(segment + b"=" * (-len(segment) % 4))
-        # As pyjwt does: one token, one spelling (no stray bits in the last character).
-        if base64.urlsafe_b64encode(decoded).rstrip(b"=") != segment:
-            raise jwt.DecodeError(f"Invalid {name} padding")
-        return decoded
-
-
-class ServiceJWT(jwt.PyJWT):
-    """pyjwt's JWT on `_ServiceJWS`, requiring the given claims.
-
-    `_jws` and `_decode_base64url_segment` are pyjwt's internals, and requirements.txt pins
-    pyjwt: an upgrade that moves them would lose the speed (`make bench` shows it), never a
-    check, since pyjwt's own code would run again.
-    """
-
-    def __init__(self, required_claims: tuple[str, ...]) -> None:
-        super().__init__(options={"require": list(required_claims)})
-        self._jws = _ServiceJWS()
 
 
 class TokenUse(StrEnum):
@@ -105,7 +45,7 @@ class TokenCodec:
         self._use = use
         self._issuer = issuer
         self._audience = audience
-        self._jwt = ServiceJWT(COMMON_CLAIMS + (("sid",) if use is TokenUse.REFRESH else ()))
+        self._required_claims = [*COMMON_CLAIMS, *(["sid"] if use is TokenUse.REFRESH else [])]
 
     def mint(
         self,
@@ -129,58 +69,48 @@ class TokenCodec:
         }
         if session_id is not None:
             claims["sid"] = session_id
-        return self._jwt.encode(claims, ring.signing_key, algorithm=ALGORITHM, headers={"kid": ring.current_kid})
+        return jwt.encode(claims, ring.signing_key, algorithm=ALGORITHM, headers={"kid": ring.current_kid})
 
     def verify(self, ring: KeyRing, token: str) -> VerifiedToken:
         if len(token) > MAX_TOKEN_LENGTH:
-            raise InvalidToken("token is too long")
+            raise InvalidToken(self._use, "token is too long")
         if not _COMPACT_JWS.fullmatch(token):
-            raise InvalidToken("token is not a compact JWS in base64url")
-        key = ring.verification_key(_kid(token.partition(".")[0]))
-        if key is None:
-            raise InvalidToken("token names no known key")
+            raise InvalidToken(self._use, "token is not a compact JWS in base64url")
         try:
-            claims = self._jwt.decode(
+            claims = jwt.decode(
                 token,
-                key,
+                self._key(ring, token),
                 algorithms=[ALGORITHM],
                 audience=self._audience,
                 issuer=self._issuer,
                 leeway=CLOCK_SKEW_SECONDS,
+                options={"require": self._required_claims},
             )
         except jwt.PyJWTError as error:
-            raise InvalidToken(type(error).__name__) from error
+            raise InvalidToken(self._use, type(error).__name__) from error
         return self._checked(claims)
 
+    def _key(self, ring: KeyRing, token: str) -> bytes:
+        """The key the header's `kid` names; the header is read only to choose it, `jwt.decode` checks it all."""
+        kid = jwt.get_unverified_header(token).get("kid")
+        key = ring.verification_key(kid) if isinstance(kid, str) else None
+        if key is None:
+            raise InvalidToken(self._use, "token names no known key")
+        return key
+
     def _checked(self, claims: dict[str, object]) -> VerifiedToken:
-        user_id, token_id, session_id = claims["id"], claims["jti"], claims.get("sid")
+        user_id, token_id, session_id, expires_at = claims["id"], claims["jti"], claims.get("sid"), claims["exp"]
         if claims["token_use"] != self._use.value:
-            raise InvalidToken("token is of the wrong use")
+            raise InvalidToken(self._use, "token is of the wrong use")
         if not isinstance(user_id, str) or claims["sub"] != user_id or not isinstance(token_id, str):
-            raise InvalidToken("token's subject claims are malformed")
+            raise InvalidToken(self._use, "token's subject claims are malformed")
         if self._use is TokenUse.REFRESH and not isinstance(session_id, str):
-            raise InvalidToken("refresh token's session claim is malformed")
-        expires_at = claims["exp"]
+            raise InvalidToken(self._use, "refresh token's session claim is malformed")
         if not isinstance(expires_at, int | float):
-            raise InvalidToken("token's expiry is malformed")
+            raise InvalidToken(self._use, "token's expiry is malformed")
         return VerifiedToken(
             user_id=user_id,
             token_id=token_id,
             expires_at=int(expires_at),
             session_id=session_id if isinstance(session_id, str) else None,
         )
-
-
-@lru_cache(maxsize=64)
-def _kid(header_segment: str) -> str:
-    """The `kid` a token's header names, only to choose the key: pyjwt then checks the whole token.
-
-    All tokens signed with one key share one header, so this is parsed once per key, not per
-    request (pyjwt's own header parse decodes and checks all three segments again).
-    """
-    try:
-        header = json.loads(base64.urlsafe_b64decode(header_segment + "=" * (-len(header_segment) % 4)))
-    except ValueError:
-        return ""
-    kid = header.get("kid") if isinstance(header, dict) else None
-    return kid if isinstance(kid, str) else ""

@@ -1,13 +1,13 @@
 """GET /tokens/validate's domain: stateless, the access ring only, no table.
 
 Nothing here imports boto3: where the function has the parameters extension, validation never
-loads the AWS SDK at all (see `keys`).
+loads the AWS SDK at all (see `key_rings`).
 """
 
 from __future__ import annotations
 
-from token_service.config import Settings, settings
-from token_service.keys import KeyRingStore, key_store
+from token_service.config import Settings
+from token_service.key_rings import KeyRingStore
 from token_service.tokens import TokenCodec, TokenUse, VerifiedToken
 
 
@@ -19,8 +19,3 @@ class AccessValidator:
 
     def validate(self, access_token: str) -> VerifiedToken:
         return self._codec.verify(self._keys.ring(self._ring_name), access_token)
-
-
-def access_validator() -> AccessValidator:
-    config = settings()
-    return AccessValidator(config, key_store(config, [config.access_keys_parameter]))

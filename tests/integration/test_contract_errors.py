@@ -16,7 +16,7 @@ from tests.integration.browser import USER_ID, Browser, claims, error_body, mess
 from tests.integration.conftest import scan_sessions
 from tests.integration.walkthrough import SESSION_UNKNOWN, FrontBasics
 from token_service import messages
-from token_service.keys import KeyRing, parse_key_ring
+from token_service.key_rings import KeyRing, parse_key_ring
 from token_service.tokens import TokenCodec, TokenUse
 
 if TYPE_CHECKING:

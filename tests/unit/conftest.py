@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import boto3
@@ -15,10 +15,9 @@ from moto import mock_aws
 from infra.provision import create_key_rings, create_table
 from infra.template import Template
 from tests.conftest import REGION
+from token_service import composition
+from token_service.composition import Clients, RevokeRoute, SessionRoutes
 from token_service.config import Settings
-from token_service.keys import KeyRingStore, SsmParameterSource
-from token_service.service import LoginSessions, SessionRevocation
-from token_service.sessions import SessionStore
 from token_service.validation import AccessValidator
 
 if TYPE_CHECKING:
@@ -65,11 +64,12 @@ def provisioned(ssm: SSMClient, dynamodb: DynamoDBClient, template: Template) ->
 
 @dataclass
 class Service:
-    """The two domain objects the handlers use, on moto-backed clients, and those clients."""
+    """Each function's dependencies, built by the composition root on moto-backed clients, and those clients."""
 
+    settings: Settings
     validator: AccessValidator
-    sessions: LoginSessions
-    revocation: SessionRevocation
+    sessions: SessionRoutes
+    revocation: RevokeRoute
     ssm: SSMClient
     dynamodb: DynamoDBClient
 
@@ -83,13 +83,13 @@ def build_service(
     clock: Callable[[], float] = time.time,
 ) -> Service:
     """A cold start: new key caches over the given clients."""
-    source = SsmParameterSource(ssm)
-    both = [settings.access_keys_parameter, settings.refresh_keys_parameter]
-    store = SessionStore(dynamodb, TABLE_NAME)
+    settings = replace(settings, keys_max_age=max_age)
+    clients = Clients(ssm=ssm, dynamodb=dynamodb)
     return Service(
-        validator=AccessValidator(settings, KeyRingStore(source, [settings.access_keys_parameter], max_age)),
-        sessions=LoginSessions(settings, KeyRingStore(source, both, max_age), store, clock),
-        revocation=SessionRevocation(settings, KeyRingStore(source, [settings.refresh_keys_parameter], max_age), store),
+        settings=settings,
+        validator=composition.validator(settings, clients),
+        sessions=composition.session_routes(settings, clients, clock),
+        revocation=composition.revoke_route(settings, clients),
         ssm=ssm,
         dynamodb=dynamodb,
     )

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from infra.events import http_api_event
-from token_service.http import Endpoint
+from token_service.endpoint import Endpoint
 
 USER_ID = "64c47134ad123e335d76fff5"
 

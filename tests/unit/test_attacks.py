@@ -26,8 +26,8 @@ from tests.unit.http_calls import USER_ID, Answer, call, expected_body
 from token_service import messages
 from token_service.config import Settings
 from token_service.handlers import issue, refresh, revoke, validate
-from token_service.http import MAX_BODY_BYTES
-from token_service.keys import KeyRing, parse_key_ring
+from token_service.key_rings import KeyRing, parse_key_ring
+from token_service.request import MAX_BODY_BYTES
 from token_service.tokens import COMMON_CLAIMS, MAX_TOKEN_LENGTH, TokenUse
 
 ACCESS = TokenUse.ACCESS

@@ -1,4 +1,4 @@
-"""Every row of the contract table (DESIGN.md §1), through the real handlers on moto."""
+"""Every row of the contract table (the README's API section), through the real handlers on moto."""
 
 from __future__ import annotations
 
@@ -59,6 +59,14 @@ def test_issue_stores_one_active_session_without_token_material(service: Service
     for name in ("accessToken", "refreshToken"):
         token = answer.cookie_value(name)
         assert token not in stored and token.split(".")[2] not in stored
+
+
+def test_issue_stores_the_user_agent_without_control_characters(service: Service) -> None:
+    headers = {"user-agent": "evil\x00agent\x1b[31m\nforged: yes\x7f"}
+    answer = call(issue.handler, service.sessions, "POST", "/tokens", json_body={"id": USER_ID}, headers=headers)
+
+    (item,) = service.dynamodb.scan(TableName=TABLE_NAME)["Items"]
+    assert (answer.status, item["userAgent"]) == (200, {"S": "evilagent[31mforged: yes"})
 
 
 def test_validate_without_access_cookie_is_400(service: Service) -> None:

@@ -12,13 +12,10 @@ from botocore.stub import Stubber
 from tests.conftest import REGION
 from tests.unit.conftest import TABLE_NAME, Service
 from tests.unit.http_calls import call, expected_body
-from token_service import messages
+from token_service import composition, messages
+from token_service.composition import Clients
 from token_service.config import Settings
 from token_service.handlers import issue, refresh, validate
-from token_service.keys import KeyRingStore, SsmParameterSource
-from token_service.service import LoginSessions
-from token_service.sessions import SessionStore
-from token_service.validation import AccessValidator
 
 UNAVAILABLE = expected_body("errorMessage", messages.DEPENDENCY_UNAVAILABLE)
 
@@ -74,8 +71,7 @@ def test_ssm_unreachable_is_503(settings: Settings) -> None:
         endpoint_url="http://127.0.0.1:9",
         config=Config(connect_timeout=0.5, retries={"max_attempts": 1}),
     )
-    keys = KeyRingStore(SsmParameterSource(unreachable), [settings.access_keys_parameter], 300)
-    validator = AccessValidator(settings, keys)
+    validator = composition.validator(settings, Clients(ssm=unreachable))
 
     answer = call(validate.handler, validator, "GET", "/tokens/validate", cookies=["accessToken=a.b.c"])
 
@@ -93,13 +89,13 @@ def _fresh_service(service: Service) -> Service:
     """The same clients with empty key caches: a cold start."""
     from tests.unit.conftest import build_service
 
-    return build_service(service.sessions.settings, service.ssm, service.dynamodb)
+    return build_service(service.settings, service.ssm, service.dynamodb)
 
 
 def test_ssm_failure_when_the_cache_expires_is_503_and_the_next_call_recovers(service: Service) -> None:
     from tests.unit.conftest import build_service
 
-    warm = build_service(service.sessions.settings, service.ssm, service.dynamodb, max_age=1)
+    warm = build_service(service.settings, service.ssm, service.dynamodb, max_age=1)
     assert call(issue.handler, warm.sessions, "POST", "/tokens", json_body={"id": "u1"}).status == 200
     time.sleep(1.1)
 
@@ -119,10 +115,7 @@ def test_dynamodb_unreachable_is_503_without_cookies(service: Service, settings:
         endpoint_url="http://127.0.0.1:9",
         config=Config(connect_timeout=0.5, retries={"max_attempts": 1}),
     )
-    keys = KeyRingStore(
-        SsmParameterSource(service.ssm), [settings.access_keys_parameter, settings.refresh_keys_parameter], 300
-    )
-    sessions = LoginSessions(settings, keys, SessionStore(unreachable, TABLE_NAME))
+    sessions = composition.session_routes(settings, Clients(ssm=service.ssm, dynamodb=unreachable))
 
     answer = call(issue.handler, sessions, "POST", "/tokens", json_body={"id": "u1"})
 

@@ -14,7 +14,7 @@ from tests.unit.conftest import STAGE, Service, build_service
 from tests.unit.http_calls import USER_ID, call
 from token_service.config import Settings
 from token_service.handlers import issue, refresh, validate
-from token_service.keys import KeyRing, MalformedKeyRing, parse_key_ring
+from token_service.key_rings import KeyRing, MalformedKeyRing, parse_key_ring
 from token_service.tokens import TokenCodec, TokenUse
 
 
@@ -105,7 +105,7 @@ def test_warm_functions_pick_up_a_rotation_when_their_cache_expires(service: Ser
 def test_one_batched_ssm_call_serves_both_rings_until_the_cache_expires(service: Service) -> None:
     calls: list[str] = []
     service.ssm.meta.events.register("before-call.ssm", lambda model, **_: calls.append(model.name))
-    fresh = build_service(service.sessions.settings, service.ssm, service.dynamodb)
+    fresh = build_service(service.settings, service.ssm, service.dynamodb)
 
     token = call(issue.handler, fresh.sessions, "POST", "/tokens", json_body={"id": USER_ID}).cookie_value(
         "refreshToken"

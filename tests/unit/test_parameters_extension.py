@@ -5,18 +5,18 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 
 from infra.parameters_extension import ParametersExtension
 from infra.template import Template
-from tests.unit.conftest import TABLE_NAME, Service
+from tests.unit.conftest import Service
 from tests.unit.http_calls import USER_ID, call
+from token_service import composition
+from token_service.composition import Clients
 from token_service.config import Settings
 from token_service.handlers import issue, refresh, revoke, validate
-from token_service.keys import ExtensionParameterSource, KeyRingStore
-from token_service.service import LoginSessions, SessionRevocation
-from token_service.sessions import SessionStore
 from token_service.validation import AccessValidator
 
 SESSION_TOKEN = "session-token-of-this-function"
@@ -28,9 +28,13 @@ def extension(service: Service) -> Iterator[ParametersExtension]:
         yield running
 
 
+def through_extension(settings: Settings, port: int, token: str = SESSION_TOKEN) -> Settings:
+    """The settings of a function whose template gives it the extension on `port`."""
+    return replace(settings, parameters_extension_port=port, aws_session_token=token)
+
+
 def validator_through(settings: Settings, port: int, token: str = SESSION_TOKEN) -> AccessValidator:
-    source = ExtensionParameterSource(port, token, host="127.0.0.1")
-    return AccessValidator(settings, KeyRingStore(source, [settings.access_keys_parameter], 300))
+    return composition.validator(through_extension(settings, port, token))
 
 
 def test_validate_reads_the_ring_through_the_extension(
@@ -114,11 +118,9 @@ def test_session_functions_with_the_extension_create_their_dynamodb_client_only(
 def test_issue_refresh_and_revoke_read_their_rings_through_the_extension(
     service: Service, settings: Settings, extension: ParametersExtension
 ) -> None:
-    source = ExtensionParameterSource(extension.port, SESSION_TOKEN, host="127.0.0.1")
-    both = [settings.access_keys_parameter, settings.refresh_keys_parameter]
-    store = SessionStore(service.dynamodb, TABLE_NAME)
-    sessions = LoginSessions(settings, KeyRingStore(source, both, 300), store)
-    revocation = SessionRevocation(settings, KeyRingStore(source, [settings.refresh_keys_parameter], 300), store)
+    extended = through_extension(settings, extension.port)
+    sessions = composition.session_routes(extended, Clients(dynamodb=service.dynamodb))
+    revocation = composition.revoke_route(extended, Clients(dynamodb=service.dynamodb))
 
     issued = call(issue.handler, sessions, "POST", "/tokens", json_body={"id": USER_ID})
     refreshed = call(

@@ -33,8 +33,8 @@ from infra.events import http_api_event
 from tests.unit.conftest import Service
 from tests.unit.http_calls import USER_ID, call
 from token_service import messages
+from token_service.endpoint import Endpoint
 from token_service.handlers import health, issue, refresh, revoke, validate
-from token_service.http import Endpoint
 
 run = hypothesis.settings(
     max_examples=150,

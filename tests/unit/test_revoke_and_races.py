@@ -109,7 +109,7 @@ def test_revoke_rejects_an_access_token(service: Service) -> None:
 
 def test_within_the_grace_window_the_rotated_token_mints_an_access_token_only(service: Service) -> None:
     lenient = build_service(
-        dataclasses.replace(service.sessions.settings, refresh_grace_seconds=30), service.ssm, service.dynamodb
+        dataclasses.replace(service.settings, refresh_grace_seconds=30), service.ssm, service.dynamodb
     )
     old = login(lenient)
     new = refresh_with(lenient, old).cookie_value("refreshToken")
@@ -128,7 +128,7 @@ def test_within_the_grace_window_the_rotated_token_mints_an_access_token_only(se
 
 
 def test_after_the_grace_window_the_rotated_token_is_a_replay(service: Service) -> None:
-    settings = dataclasses.replace(service.sessions.settings, refresh_grace_seconds=5)
+    settings = dataclasses.replace(service.settings, refresh_grace_seconds=5)
     lenient = build_service(settings, service.ssm, service.dynamodb)
     old = login(lenient)
     refresh_with(lenient, old)
@@ -140,7 +140,7 @@ def test_after_the_grace_window_the_rotated_token_is_a_replay(service: Service) 
 
 def test_an_older_token_than_the_previous_one_is_a_replay_even_within_the_window(service: Service) -> None:
     lenient = build_service(
-        dataclasses.replace(service.sessions.settings, refresh_grace_seconds=30), service.ssm, service.dynamodb
+        dataclasses.replace(service.settings, refresh_grace_seconds=30), service.ssm, service.dynamodb
     )
     first = login(lenient)
     second = refresh_with(lenient, first).cookie_value("refreshToken")
@@ -172,7 +172,7 @@ def atomic_requests(client: DynamoDBClient) -> None:
 def test_concurrent_refreshes_of_one_token_rotate_exactly_once(service: Service, grace: int, loser_status: int) -> None:
     atomic_requests(service.dynamodb)
     racers = build_service(
-        dataclasses.replace(service.sessions.settings, refresh_grace_seconds=grace), service.ssm, service.dynamodb
+        dataclasses.replace(service.settings, refresh_grace_seconds=grace), service.ssm, service.dynamodb
     )
     token = login(racers)
     barrier = threading.Barrier(12)

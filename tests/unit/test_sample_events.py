@@ -11,8 +11,8 @@ import pytest
 from tests.unit.conftest import Service
 from tests.unit.http_calls import expected_body
 from token_service import messages
+from token_service.endpoint import Endpoint
 from token_service.handlers import health, issue, refresh, revoke, validate
-from token_service.http import Endpoint
 
 EVENTS = Path(__file__).resolve().parent.parent / "events"
 REFERENCE = json.loads((EVENTS / "http-api-proxy.json").read_text())

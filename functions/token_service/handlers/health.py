@@ -1,7 +1,9 @@
 """GET /: a liveness answer that touches no dependency."""
 
 from token_service import messages
-from token_service.http import Endpoint, Request, Response, text
+from token_service.endpoint import Endpoint
+from token_service.request import Request
+from token_service.responses import Response, text
 
 
 def handle(request: Request, _nothing: None) -> Response:

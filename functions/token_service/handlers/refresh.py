@@ -1,24 +1,18 @@
 """POST /tokens/refresh: rotate the refresh token (cookie, or {"refreshToken": ...}) into a new pair."""
 
-from token_service import messages
-from token_service.errors import InvalidToken, SessionRejected
-from token_service.http import ApiError, Endpoint, Request, Response, pair_cookies, presented_refresh_token, success
-from token_service.service import LoginSessions, login_sessions
+from token_service import composition, messages
+from token_service.composition import SessionRoutes
+from token_service.config import settings
+from token_service.cookies import presented_refresh_token
+from token_service.endpoint import Endpoint
+from token_service.request import Request
+from token_service.responses import Response, success
 
 
-def handle(request: Request, sessions: LoginSessions) -> Response:
-    try:
-        token = presented_refresh_token(request, request.optional_json_object())
-        if token is None:
-            raise ApiError(400, messages.REFRESH_TOKEN_MISSING, "refresh_token_missing")
-        tokens = sessions.refresh(token)
-    except InvalidToken as error:
-        raise ApiError(401, messages.REFRESH_TOKEN_INVALID, "refresh_token_invalid") from error
-    except SessionRejected as error:
-        reason = "reuse_detected" if error.reuse else "session_unknown"
-        raise ApiError(419, messages.REFRESH_SESSION_UNKNOWN, reason) from error
+def handle(request: Request, routes: SessionRoutes) -> Response:
+    tokens = routes.sessions.refresh(presented_refresh_token(request, request.optional_json_object()))
     request.observe("rotated" if tokens.refresh_token else "grace", tokens.user_id)
-    return success(messages.REFRESHED, pair_cookies(tokens, secure=sessions.settings.cookie_secure))
+    return success(messages.REFRESHED, routes.cookies.pair(tokens))
 
 
-handler = Endpoint(handle, login_sessions)
+handler = Endpoint(handle, lambda: composition.session_routes(settings()))

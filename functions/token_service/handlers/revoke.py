@@ -1,34 +1,23 @@
 """POST /tokens/revoke: log out; the presented refresh token's session ends, {"all": true} ends all of the user's."""
 
-from token_service import messages
-from token_service.errors import InvalidToken
-from token_service.http import (
-    ApiError,
-    Endpoint,
-    Request,
-    Response,
-    cleared_cookies,
-    presented_refresh_token,
-    success,
-)
-from token_service.service import SessionRevocation, session_revocation
+from token_service import composition, messages
+from token_service.composition import RevokeRoute
+from token_service.config import settings
+from token_service.cookies import presented_refresh_token
+from token_service.endpoint import Endpoint
+from token_service.request import BadRequest, Request
+from token_service.responses import Response, success
 
 
-def handle(request: Request, revocation: SessionRevocation) -> Response:
+def handle(request: Request, route: RevokeRoute) -> Response:
     body = request.optional_json_object()
     everywhere = body.get("all", False)
     if not isinstance(everywhere, bool):
-        raise ApiError(400, messages.ALL_NOT_BOOLEAN, "all_not_boolean")
-    try:
-        token = presented_refresh_token(request, body)
-        if token is None:
-            raise ApiError(400, messages.REFRESH_TOKEN_MISSING, "refresh_token_missing")
-        user_id = revocation.revoke(token, everywhere=everywhere)
-    except InvalidToken as error:
-        raise ApiError(401, messages.REFRESH_TOKEN_INVALID, "refresh_token_invalid") from error
+        raise BadRequest(400, messages.ALL_NOT_BOOLEAN, "all_not_boolean")
+    user_id = route.revocation.revoke(presented_refresh_token(request, body), everywhere=everywhere)
     request.observe("revoked", user_id)
     message = messages.REVOKED_EVERYWHERE if everywhere else messages.REVOKED
-    return success(message, cleared_cookies(secure=revocation.settings.cookie_secure))
+    return success(message, route.cookies.cleared())
 
 
-handler = Endpoint(handle, session_revocation)
+handler = Endpoint(handle, lambda: composition.revoke_route(settings()))

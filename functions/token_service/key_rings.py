@@ -6,8 +6,7 @@ so a rotation keeps the previous key verifying until its tokens have expired.
 
 Rings come from the AWS Parameters and Secrets Lambda Extension where the function has it (a
 localhost HTTP call, no SDK), else from SSM through boto3. The validate function needs nothing
-else from AWS, so with the extension it never imports boto3, whose import and first client cost
-≈ 460 ms of cold start.
+else from AWS, so with the extension it never imports boto3, the largest part of a cold start.
 """
 
 from __future__ import annotations
@@ -22,7 +21,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, cast
 from urllib.parse import urlencode
 
-from token_service.config import Settings
 from token_service.errors import DependencyUnavailable
 
 if TYPE_CHECKING:
@@ -172,15 +170,3 @@ class KeyRingStore:
             rings = {name: parse_key_ring(value) for name, value in self._source.fetch(self._names).items()}
             self._cache = (self._clock() + self._max_age, rings)
         return rings[parameter_name]
-
-
-def key_store(config: Settings, names: Sequence[str]) -> KeyRingStore:
-    """The named rings from the extension where the function has it, else from SSM through boto3."""
-    source: ParameterSource
-    if config.parameters_extension_port is not None:
-        source = ExtensionParameterSource(config.parameters_extension_port, config.aws_session_token)
-    else:
-        from token_service import aws  # noqa: PLC0415 - boto3 only where the extension is absent
-
-        source = SsmParameterSource(aws.ssm_client())
-    return KeyRingStore(source, names, config.keys_max_age)

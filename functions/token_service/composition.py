@@ -1,0 +1,91 @@
+"""Each function's dependencies, built from its settings and AWS clients: the one place they are wired.
+
+Lambda's entry points build them from the environment with the default clients; tests and the
+bench hand in their own clients. Key rings come from the parameters extension where the
+settings name its port, else from SSM through boto3. The session modules (and with them the
+AWS SDK) are imported only by the functions that use the table, so that validate with the
+extension never loads the SDK.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from token_service.config import Settings
+from token_service.cookies import CookiePolicy
+from token_service.key_rings import ExtensionParameterSource, KeyRingStore, ParameterSource, SsmParameterSource
+from token_service.validation import AccessValidator
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_ssm import SSMClient
+
+    from token_service.service import LoginSessions, SessionRevocation
+    from token_service.sessions import SessionStore
+
+
+@dataclass(frozen=True, slots=True)
+class Clients:
+    """AWS clients to use; None: the default client, built once per execution environment."""
+
+    ssm: SSMClient | None = None
+    dynamodb: DynamoDBClient | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRoutes:
+    """What issue and refresh need."""
+
+    sessions: LoginSessions
+    cookies: CookiePolicy
+
+
+@dataclass(frozen=True, slots=True)
+class RevokeRoute:
+    """What revoke needs."""
+
+    revocation: SessionRevocation
+    cookies: CookiePolicy
+
+
+def validator(settings: Settings, clients: Clients = Clients()) -> AccessValidator:
+    return AccessValidator(settings, _key_rings(settings, [settings.access_keys_parameter], clients))
+
+
+def session_routes(
+    settings: Settings, clients: Clients = Clients(), clock: Callable[[], float] = time.time
+) -> SessionRoutes:
+    from token_service.service import LoginSessions  # noqa: PLC0415 - see the module docstring
+
+    rings = [settings.access_keys_parameter, settings.refresh_keys_parameter]
+    sessions = LoginSessions(settings, _key_rings(settings, rings, clients), _session_store(settings, clients), clock)
+    return SessionRoutes(sessions, CookiePolicy(secure=settings.cookie_secure))
+
+
+def revoke_route(settings: Settings, clients: Clients = Clients()) -> RevokeRoute:
+    from token_service.service import SessionRevocation  # noqa: PLC0415 - see the module docstring
+
+    keys = _key_rings(settings, [settings.refresh_keys_parameter], clients)
+    revocation = SessionRevocation(settings, keys, _session_store(settings, clients))
+    return RevokeRoute(revocation, CookiePolicy(secure=settings.cookie_secure))
+
+
+def _key_rings(settings: Settings, names: Sequence[str], clients: Clients) -> KeyRingStore:
+    source: ParameterSource
+    if settings.parameters_extension_port is not None:
+        source = ExtensionParameterSource(settings.parameters_extension_port, settings.aws_session_token)
+    else:
+        from token_service import aws  # noqa: PLC0415 - see the module docstring
+
+        source = SsmParameterSource(clients.ssm or aws.ssm_client())
+    return KeyRingStore(source, names, settings.keys_max_age)
+
+
+def _session_store(settings: Settings, clients: Clients) -> SessionStore:
+    from token_service import aws  # noqa: PLC0415 - see the module docstring
+    from token_service.sessions import SessionStore  # noqa: PLC0415
+
+    return SessionStore(clients.dynamodb or aws.dynamodb_client(), settings.sessions_table)

@@ -1,0 +1,87 @@
+"""The credential cookies: how tokens are set and cleared, and where a request presents them.
+
+Payload format 2.0 hands request cookies in as `event["cookies"]` and takes response cookies
+as the `cookies` list, one `Set-Cookie` each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools.shared.cookies import Cookie, SameSite
+
+from token_service.errors import InvalidToken, TokenMissing
+from token_service.tokens import TokenUse
+
+if TYPE_CHECKING:
+    from token_service.request import Request
+    from token_service.service import TokenPair
+
+ACCESS_COOKIE = "accessToken"
+REFRESH_COOKIE = "refreshToken"
+ACCESS_COOKIE_PATH = "/"
+# The refresh token only ever travels to the token routes.
+REFRESH_COOKIE_PATH = "/tokens"
+
+
+@dataclass(frozen=True, slots=True)
+class CookiePolicy:
+    """Credential cookies are never readable by scripts and never sent cross-site.
+
+    `secure` is False only where the template's `CookieSecure` says so: plain-http local runs.
+    """
+
+    secure: bool
+
+    def pair(self, tokens: TokenPair) -> list[str]:
+        """The access cookie, and the refresh cookie where the refresh token is new."""
+        cookies = [self._cookie(ACCESS_COOKIE, tokens.access_token, ACCESS_COOKIE_PATH, tokens.access_max_age)]
+        if tokens.refresh_token is not None:
+            refresh = self._cookie(REFRESH_COOKIE, tokens.refresh_token, REFRESH_COOKIE_PATH, tokens.refresh_max_age)
+            cookies.append(refresh)
+        return cookies
+
+    def cleared(self) -> list[str]:
+        """Both credential cookies emptied and expired, with the Path and flags they were set with."""
+        return [
+            self._cookie(ACCESS_COOKIE, "", ACCESS_COOKIE_PATH, 0),
+            self._cookie(REFRESH_COOKIE, "", REFRESH_COOKIE_PATH, 0),
+        ]
+
+    def _cookie(self, name: str, value: str, path: str, max_age: int) -> str:
+        cookie = Cookie(
+            name=name,
+            value=value,
+            path=path,
+            max_age=max_age,
+            secure=self.secure,
+            http_only=True,
+            same_site=SameSite.STRICT_MODE,
+        )
+        return str(cookie)
+
+
+def presented_access_token(request: Request) -> str:
+    """The access token from its cookie, or from `Authorization: Bearer` for clients without a cookie jar."""
+    token = _cookie(request, ACCESS_COOKIE, TokenUse.ACCESS) or request.bearer_token()
+    if token is None:
+        raise TokenMissing(TokenUse.ACCESS)
+    return token
+
+
+def presented_refresh_token(request: Request, body: Mapping[str, Any]) -> str:
+    """The refresh token from its cookie, or from `{"refreshToken": ...}` for clients without a cookie jar."""
+    token = _cookie(request, REFRESH_COOKIE, TokenUse.REFRESH) or body.get("refreshToken")
+    if not isinstance(token, str) or not token:
+        raise TokenMissing(TokenUse.REFRESH)
+    return token
+
+
+def _cookie(request: Request, name: str, use: TokenUse) -> str | None:
+    """The cookie's value; two different values under one name are an attack, never a choice."""
+    values = request.cookie_values(name)
+    if len(values) > 1:
+        raise InvalidToken(use, f"cookie {name} was sent with different values")
+    return values.pop() or None if values else None

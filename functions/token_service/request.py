@@ -1,0 +1,118 @@
+"""Reading an API Gateway HTTP API (payload format 2.0) event.
+
+Request cookies arrive in `event["cookies"]`, header names are lower case. The few fields the
+handlers read are taken by hand rather than through Powertools' event classes, whose import
+weighs on every cold start.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from token_service import messages
+
+MAX_BODY_BYTES = 16 * 1024
+
+Event = Mapping[str, Any]
+
+
+class BadRequest(Exception):
+    """A request the contract answers with a 4xx JSON error; `reason` names it in logs and metrics."""
+
+    def __init__(self, status: int, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.reason = reason
+
+
+class Request:
+    """One request's event, and what became of it (`outcome`, `user_id`, `detail`) for its log line."""
+
+    def __init__(self, event: Event) -> None:
+        self._event = event
+        self.outcome = ""
+        self.user_id: str | None = None
+        self.detail: str | None = None
+
+    def observe(self, outcome: str, user_id: str | None = None) -> None:
+        self.outcome = outcome
+        self.user_id = user_id or self.user_id
+
+    @property
+    def route(self) -> str:
+        http = self._http_context()
+        return f"{http.get('method', '')} {http.get('path', '')}".strip()
+
+    @property
+    def request_id(self) -> str:
+        context = self._event.get("requestContext")
+        return str(context.get("requestId", "")) if isinstance(context, Mapping) else ""
+
+    @property
+    def source_ip(self) -> str:
+        return str(self._http_context().get("sourceIp", ""))
+
+    @property
+    def user_agent(self) -> str:
+        return str(self._http_context().get("userAgent", ""))
+
+    def header(self, name: str) -> str | None:
+        headers = self._event.get("headers")
+        value = headers.get(name) if isinstance(headers, Mapping) else None
+        return value if isinstance(value, str) else None
+
+    def cookie_values(self, name: str) -> set[str]:
+        """Every distinct value sent under the cookie's name, an empty one included."""
+        cookies = self._event.get("cookies")
+        prefix = name + "="
+        listed = cookies if isinstance(cookies, list) else []
+        values = {c[len(prefix) :].strip() for c in listed if isinstance(c, str) and c.startswith(prefix)}
+        return values
+
+    def bearer_token(self) -> str | None:
+        scheme, _, token = (self.header("authorization") or "").partition(" ")
+        if scheme.lower() != "bearer":
+            return None
+        return token.strip() or None
+
+    def json_object(self) -> dict[str, Any]:
+        """The body as a JSON object, or the contract's 400 / 413."""
+        try:
+            document = json.loads(self._body())
+        except (ValueError, RecursionError) as error:
+            raise BadRequest(400, messages.BODY_NOT_JSON_OBJECT, "body_not_json_object") from error
+        if not isinstance(document, dict):
+            raise BadRequest(400, messages.BODY_NOT_JSON_OBJECT, "body_not_json_object")
+        return document
+
+    def optional_json_object(self) -> dict[str, Any]:
+        """The body as a JSON object, or an empty one when there is no body at all."""
+        return self.json_object() if self._event.get("body") else {}
+
+    def _http_context(self) -> Mapping[str, Any]:
+        context = self._event.get("requestContext")
+        http = context.get("http") if isinstance(context, Mapping) else None
+        return http if isinstance(http, Mapping) else {}
+
+    def _body(self) -> bytes:
+        body = self._event.get("body")
+        if not isinstance(body, str) or not body:
+            raise BadRequest(400, messages.BODY_NOT_JSON_OBJECT, "body_missing")
+        # Checked before decoding too, so a huge body costs nothing to refuse.
+        if len(body) > MAX_BODY_BYTES * 4 // 3 + 4:
+            raise BadRequest(413, messages.BODY_TOO_LARGE, "body_too_large")
+        if self._event.get("isBase64Encoded") is True:
+            try:
+                raw = base64.b64decode(body, validate=True)
+            except (binascii.Error, ValueError) as error:
+                raise BadRequest(400, messages.BODY_NOT_JSON_OBJECT, "body_not_base64") from error
+        else:
+            raw = body.encode("utf-8", "surrogatepass")
+        if len(raw) > MAX_BODY_BYTES:
+            raise BadRequest(413, messages.BODY_TOO_LARGE, "body_too_large")
+        return raw
