@@ -65,11 +65,13 @@ def session_routes(
     return SessionRoutes(sessions, CookiePolicy(secure=settings.cookie_secure))
 
 
-def revoke_route(settings: Settings, clients: Clients = Clients()) -> RevokeRoute:
+def revoke_route(
+    settings: Settings, clients: Clients = Clients(), clock: Callable[[], float] = time.time
+) -> RevokeRoute:
     from token_service.service import SessionRevocation  # noqa: PLC0415 - see the module docstring
 
     keys = _key_rings(settings, [settings.refresh_keys_parameter], clients)
-    revocation = SessionRevocation(settings, keys, _session_store(settings, clients))
+    revocation = SessionRevocation(settings, keys, _session_store(settings, clients), clock)
     return RevokeRoute(revocation, CookiePolicy(secure=settings.cookie_secure))
 
 

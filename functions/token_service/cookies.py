@@ -36,12 +36,10 @@ class CookiePolicy:
     secure: bool
 
     def pair(self, tokens: TokenPair) -> list[str]:
-        """The access cookie, and the refresh cookie where the refresh token is new."""
-        cookies = [self._cookie(ACCESS_COOKIE, tokens.access_token, ACCESS_COOKIE_PATH, tokens.access_max_age)]
-        if tokens.refresh_token is not None:
-            refresh = self._cookie(REFRESH_COOKIE, tokens.refresh_token, REFRESH_COOKIE_PATH, tokens.refresh_max_age)
-            cookies.append(refresh)
-        return cookies
+        return [
+            self._cookie(ACCESS_COOKIE, tokens.access_token, ACCESS_COOKIE_PATH, tokens.access_max_age),
+            self._cookie(REFRESH_COOKIE, tokens.refresh_token, REFRESH_COOKIE_PATH, tokens.refresh_max_age),
+        ]
 
     def cleared(self) -> list[str]:
         """Both credential cookies emptied and expired, with the Path and flags they were set with."""

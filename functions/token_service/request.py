@@ -71,8 +71,7 @@ class Request:
         cookies = self._event.get("cookies")
         prefix = name + "="
         listed = cookies if isinstance(cookies, list) else []
-        values = {c[len(prefix) :].strip() for c in listed if isinstance(c, str) and c.startswith(prefix)}
-        return values
+        return {c[len(prefix) :].strip() for c in listed if isinstance(c, str) and c.startswith(prefix)}
 
     def bearer_token(self) -> str | None:
         scheme, _, token = (self.header("authorization") or "").partition(" ")

@@ -3,14 +3,20 @@
 No token material is stored; a refresh token finds its session by its signed `sid` and `jti`.
 DynamoDB's TTL deletes expired items lazily (and moto never does), so every condition here
 treats `expiresAt <= now` as gone.
+
+Every write is conditional, and a failed condition brings the stored item back with it
+(`ReturnValuesOnConditionCheckFailure`), so the domain decides what a refusal means without
+another read: a replay, an unknown session, or this very request's earlier attempt, applied
+although its answer was lost, that the SDK has retried.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -24,6 +30,11 @@ ACTIVE = "active"
 REVOKED = "revoked"
 # The table's index on userId (template.yaml, SessionsTable), for ending all of a user's sessions.
 USER_INDEX = "byUser"
+# Logging out everywhere ends sessions this many at a time: a user with many sessions stays well
+# inside the function's timeout, and the table's write capacity is not hit in one burst.
+PARALLEL_REVOCATIONS = 16
+
+Item = dict[str, "AttributeValueTypeDef"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,23 +49,28 @@ class Session:
     rotated_at: int
     expires_at: int
     previous_token_id: str | None = None
+    # The request that revoked the session by presenting its current token, so its retry knows itself.
+    revoked_by: str | None = None
 
     def is_live(self, now: int) -> bool:
         return self.status == ACTIVE and self.expires_at > now
 
 
 @dataclass(frozen=True, slots=True)
-class Rotated:
-    """The presented token was current: the session as it now stands, with the new token current."""
+class Written:
+    """The write was applied: the session as it now stands."""
 
     session: Session
 
 
 @dataclass(frozen=True, slots=True)
-class NotRotated:
-    """The condition failed: the session as it stood (None: there is no such session)."""
+class Refused:
+    """The write's condition failed: the session as it stood (None: there is no such session)."""
 
     stored: Session | None
+
+
+type Outcome = Written | Refused
 
 
 class SessionStore:
@@ -62,45 +78,55 @@ class SessionStore:
         self._client = client
         self._table_name = table_name
 
-    def create(self, session: Session) -> None:
-        """Store a new session; its random id makes a collision a fault, never an overwrite."""
-        with _dependency("session could not be stored"):
+    def create(self, session: Session) -> Outcome:
+        """Store a new session under its random id, never over another."""
+
+        def put() -> Session:
             self._client.put_item(
                 TableName=self._table_name,
                 Item=_to_item(session),
                 ConditionExpression="attribute_not_exists(sessionId)",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
+            return session
 
-    def rotate(self, session_id: str, presented_token_id: str, new_token_id: str, now: int) -> Rotated | NotRotated:
-        """Make `new_token_id` the one valid refresh token of a live session whose current one was presented.
+        return self._conditional("session could not be stored", put)
 
-        One conditional write; when its condition fails, the stored session comes back with the
-        failure, so the domain can tell a replay from an unknown session without another read.
-        """
-        try:
-            with _dependency("session could not be rotated"):
-                response = self._client.update_item(
-                    TableName=self._table_name,
-                    Key={"sessionId": {"S": session_id}},
-                    UpdateExpression="SET currentTokenId = :new, previousTokenId = :presented, rotatedAt = :now",
-                    ConditionExpression="currentTokenId = :presented AND #status = :active AND expiresAt > :now",
-                    ExpressionAttributeNames={"#status": "status"},
-                    ExpressionAttributeValues={
-                        ":new": {"S": new_token_id},
-                        ":presented": {"S": presented_token_id},
-                        ":active": {"S": ACTIVE},
-                        ":now": {"N": str(now)},
-                    },
-                    ReturnValues="ALL_NEW",
-                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
-                )
-        except self._client.exceptions.ConditionalCheckFailedException as failure:
-            stored = cast("dict[str, AttributeValueTypeDef] | None", failure.response.get("Item"))
-            return NotRotated(_from_item(stored) if stored is not None else None)
-        return Rotated(_from_item(response["Attributes"]))
+    def rotate(self, session_id: str, presented_token_id: str, new_token_id: str, now: int) -> Outcome:
+        """Make `new_token_id` the one valid refresh token of the live session whose current one was presented."""
+        return self._update(
+            "session could not be rotated",
+            session_id,
+            UpdateExpression="SET currentTokenId = :new, previousTokenId = :presented, rotatedAt = :now",
+            ConditionExpression=_PRESENTED_IS_CURRENT,
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={
+                ":new": {"S": new_token_id},
+                ":presented": {"S": presented_token_id},
+                ":active": {"S": ACTIVE},
+                ":now": {"N": str(now)},
+            },
+        )
+
+    def end(self, session_id: str, presented_token_id: str, request_id: str, now: int) -> Outcome:
+        """Revoke the live session whose current token was presented, marking it with the request that did."""
+        return self._update(
+            "session could not be revoked",
+            session_id,
+            UpdateExpression="SET #status = :revoked, revokedBy = :request",
+            ConditionExpression=_PRESENTED_IS_CURRENT,
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={
+                ":revoked": {"S": REVOKED},
+                ":request": {"S": request_id},
+                ":presented": {"S": presented_token_id},
+                ":active": {"S": ACTIVE},
+                ":now": {"N": str(now)},
+            },
+        )
 
     def revoke(self, session_id: str) -> None:
-        """End one session; one that is already gone stays gone."""
+        """End one session whatever token it holds (a replay was seen); one that is gone stays gone."""
         already_gone = self._client.exceptions.ConditionalCheckFailedException
         with _dependency("session could not be revoked"), suppress(already_gone):
             self._client.update_item(
@@ -113,7 +139,7 @@ class SessionStore:
             )
 
     def revoke_all(self, user_id: str) -> int:
-        """End every session of a user, found through the user index; returns how many there were."""
+        """End every session of a user, found through the user index, several at a time; returns how many."""
         with _dependency("sessions could not be listed"):
             pages = self._client.get_paginator("query").paginate(
                 TableName=self._table_name,
@@ -122,9 +148,35 @@ class SessionStore:
                 ExpressionAttributeValues={":user": {"S": user_id}},
             )
             session_ids = [item["sessionId"]["S"] for page in pages for item in page["Items"]]
-        for session_id in session_ids:
-            self.revoke(session_id)
+        with ThreadPoolExecutor(max_workers=PARALLEL_REVOCATIONS) as pool:
+            # list() waits for all of them and raises the first failure.
+            list(pool.map(self.revoke, session_ids))
         return len(session_ids)
+
+    def _update(self, failure: str, session_id: str, **request: Any) -> Outcome:
+        def update() -> Session:
+            response = self._client.update_item(
+                TableName=self._table_name,
+                Key={"sessionId": {"S": session_id}},
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                **request,
+            )
+            return _from_item(response["Attributes"])
+
+        return self._conditional(failure, update)
+
+    def _conditional(self, failure: str, write: Callable[[], Session]) -> Outcome:
+        try:
+            with _dependency(failure):
+                return Written(write())
+        except self._client.exceptions.ConditionalCheckFailedException as refused:
+            stored = cast("Item | None", refused.response.get("Item"))
+            return Refused(_from_item(stored) if stored is not None else None)
+
+
+# The presented token is the current one of a session that is active and not past its expiry.
+_PRESENTED_IS_CURRENT = "currentTokenId = :presented AND #status = :active AND expiresAt > :now"
 
 
 @contextmanager
@@ -144,8 +196,8 @@ def _is_condition_failure(error: ClientError) -> bool:
     return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
 
 
-def _to_item(session: Session) -> dict[str, AttributeValueTypeDef]:
-    item: dict[str, AttributeValueTypeDef] = {
+def _to_item(session: Session) -> Item:
+    item: Item = {
         "sessionId": {"S": session.session_id},
         "userId": {"S": session.user_id},
         "currentTokenId": {"S": session.current_token_id},
@@ -161,8 +213,8 @@ def _to_item(session: Session) -> dict[str, AttributeValueTypeDef]:
     return item
 
 
-def _from_item(item: dict[str, AttributeValueTypeDef]) -> Session:
-    previous = item.get("previousTokenId")
+def _from_item(item: Item) -> Session:
+    previous, revoked_by = item.get("previousTokenId"), item.get("revokedBy")
     return Session(
         session_id=item["sessionId"]["S"],
         user_id=item["userId"]["S"],
@@ -174,4 +226,5 @@ def _from_item(item: dict[str, AttributeValueTypeDef]) -> Session:
         rotated_at=int(item["rotatedAt"]["N"]),
         expires_at=int(item["expiresAt"]["N"]),
         previous_token_id=previous["S"] if previous else None,
+        revoked_by=revoked_by["S"] if revoked_by else None,
     )

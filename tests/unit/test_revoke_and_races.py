@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import threading
 import time
 from collections import Counter
 from typing import TYPE_CHECKING
 
+import jwt
 import pytest
 
 from tests.unit.conftest import TABLE_NAME, Service, build_service
@@ -84,6 +86,44 @@ def test_revoke_all_ends_every_session_of_the_user_and_no_one_elses(service: Ser
     assert Counter(statuses(service).values()) == {"revoked": 2, "active": 1}
 
 
+def revoke_with(service: Service, token: str, *, everywhere: bool = False) -> Answer:
+    body = {"refreshToken": token, "all": everywhere}
+    return call(revoke.handler, service.revocation, "POST", "/tokens/revoke", json_body=body)
+
+
+@pytest.mark.parametrize("everywhere", [False, True])
+def test_a_rotated_away_token_presented_to_revoke_is_a_replay_that_ends_its_own_session_only(
+    service: Service, everywhere: bool
+) -> None:
+    stolen, laptop = login(service), login(service)
+    refresh_with(service, stolen)
+
+    answer = revoke_with(service, stolen, everywhere=everywhere)
+
+    assert (answer.status, answer.body, answer.cookies) == (419, SESSION_GONE, [])
+    assert Counter(statuses(service).values()) == {"revoked": 1, "active": 1}
+    assert refresh_with(service, laptop).status == 200
+
+
+def test_logging_out_everywhere_needs_a_live_session(service: Service) -> None:
+    logged_out, laptop = login(service), login(service)
+    assert revoke_with(service, logged_out).status == 200
+
+    answer = revoke_with(service, logged_out, everywhere=True)
+
+    assert (answer.status, answer.body) == (419, SESSION_GONE)
+    assert refresh_with(service, laptop).status == 200
+
+
+def test_logging_out_everywhere_ends_many_sessions(service: Service) -> None:
+    tokens = [login(service) for _ in range(60)]
+
+    answer = revoke_with(service, tokens[0], everywhere=True)
+
+    assert answer.status == 200
+    assert Counter(statuses(service).values()) == {"revoked": 60}
+
+
 @pytest.mark.parametrize(
     ("kwargs", "status", "message"),
     [
@@ -107,17 +147,29 @@ def test_revoke_rejects_an_access_token(service: Service) -> None:
     assert answer.status == 401
 
 
-def test_within_the_grace_window_the_rotated_token_mints_an_access_token_only(service: Service) -> None:
-    lenient = build_service(
-        dataclasses.replace(service.settings, refresh_grace_seconds=30), service.ssm, service.dynamodb
-    )
+def token_id(token: str) -> str:
+    jti: str = jwt.decode(token, options={"verify_signature": False})["jti"]
+    return jti
+
+
+def lenient_service(service: Service, grace: int = 30) -> Service:
+    settings = dataclasses.replace(service.settings, refresh_grace_seconds=grace)
+    return build_service(settings, service.ssm, service.dynamodb)
+
+
+def test_within_the_grace_window_the_rotated_token_gets_the_sessions_current_refresh_token(service: Service) -> None:
+    lenient = lenient_service(service)
     old = login(lenient)
     new = refresh_with(lenient, old).cookie_value("refreshToken")
 
     retry = refresh_with(lenient, old)
 
     assert (retry.status, retry.body) == (200, expected_body("message", messages.REFRESHED))
-    assert [cookie.split("=", 1)[0] for cookie in retry.cookies] == ["accessToken"]
+    assert token_id(retry.cookie_value("refreshToken")) == token_id(new)
+    assert re.fullmatch(
+        r"refreshToken=[^;]+; Path=/tokens; Max-Age=\d+; HttpOnly; Secure; SameSite=Strict",
+        retry.cookie("refreshToken"),
+    )
     access = retry.cookie_value("accessToken")
     assert (
         call(validate.handler, lenient.validator, "GET", "/tokens/validate", cookies=[f"accessToken={access}"]).status
@@ -125,6 +177,33 @@ def test_within_the_grace_window_the_rotated_token_mints_an_access_token_only(se
     )
     assert list(statuses(lenient).values()) == ["active"]
     assert refresh_with(lenient, new).status == 200, "the winner's token stays the session's current one"
+
+
+def test_two_tabs_refreshing_concurrently_both_carry_on(service: Service) -> None:
+    atomic_requests(service.dynamodb)
+    lenient = lenient_service(service)
+    shared = login(lenient)
+    tabs = {"first": shared, "second": shared}
+    answers: list[int] = []
+
+    def carry_on(tab: str, barrier: threading.Barrier) -> None:
+        barrier.wait()
+        answer = refresh_with(lenient, tabs[tab])
+        answers.append(answer.status)
+        tabs[tab] = answer.cookie_value("refreshToken")
+
+    for _ in range(4):  # the first refresh of the shared token, then three more rotations each
+        barrier = threading.Barrier(2)
+        threads = [threading.Thread(target=carry_on, args=(tab, barrier)) for tab in tabs]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    assert answers == [200] * 8
+    assert list(statuses(lenient).values()) == ["active"]
+    (item,) = service.dynamodb.scan(TableName=TABLE_NAME)["Items"]
+    assert item["currentTokenId"]["S"] in {token_id(token) for token in tabs.values()}
 
 
 def test_after_the_grace_window_the_rotated_token_is_a_replay(service: Service) -> None:
@@ -139,9 +218,7 @@ def test_after_the_grace_window_the_rotated_token_is_a_replay(service: Service) 
 
 
 def test_an_older_token_than_the_previous_one_is_a_replay_even_within_the_window(service: Service) -> None:
-    lenient = build_service(
-        dataclasses.replace(service.settings, refresh_grace_seconds=30), service.ssm, service.dynamodb
-    )
+    lenient = lenient_service(service)
     first = login(lenient)
     second = refresh_with(lenient, first).cookie_value("refreshToken")
     refresh_with(lenient, second)
@@ -168,8 +245,8 @@ def atomic_requests(client: DynamoDBClient) -> None:
     client.meta.events.register("after-call.dynamodb", release)
 
 
-@pytest.mark.parametrize(("grace", "loser_status"), [(0, 419), (30, 200)])
-def test_concurrent_refreshes_of_one_token_rotate_exactly_once(service: Service, grace: int, loser_status: int) -> None:
+@pytest.mark.parametrize("grace", [0, 30])
+def test_concurrent_refreshes_of_one_token_rotate_exactly_once(service: Service, grace: int) -> None:
     atomic_requests(service.dynamodb)
     racers = build_service(
         dataclasses.replace(service.settings, refresh_grace_seconds=grace), service.ssm, service.dynamodb
@@ -188,10 +265,9 @@ def test_concurrent_refreshes_of_one_token_rotate_exactly_once(service: Service,
     for thread in threads:
         thread.join()
 
-    rotated = [a for a in answers if any(c.startswith("refreshToken=") for c in a.cookies)]
-    assert len(rotated) == 1, "exactly one request wins the rotation"
-    losers = [a for a in answers if a not in rotated]
-    assert {a.status for a in losers} == {loser_status}
     (item,) = service.dynamodb.scan(TableName=TABLE_NAME)["Items"]
-    assert item["previousTokenId"]["S"] != item["currentTokenId"]["S"]
+    assert item["previousTokenId"]["S"] == token_id(token), "exactly one request rotated the presented token"
+    succeeded = [a for a in answers if a.status == 200]
+    assert {token_id(a.cookie_value("refreshToken")) for a in succeeded} == {item["currentTokenId"]["S"]}
+    assert Counter(a.status for a in answers) == ({200: 1, 419: 11} if grace == 0 else {200: 12})
     assert item["status"]["S"] == ("revoked" if grace == 0 else "active")

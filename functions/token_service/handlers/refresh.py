@@ -11,7 +11,7 @@ from token_service.responses import Response, success
 
 def handle(request: Request, routes: SessionRoutes) -> Response:
     tokens = routes.sessions.refresh(presented_refresh_token(request, request.optional_json_object()))
-    request.observe("rotated" if tokens.refresh_token else "grace", tokens.user_id)
+    request.observe("grace" if tokens.within_grace else "rotated", tokens.user_id)
     return success(messages.REFRESHED, routes.cookies.pair(tokens))
 
 
