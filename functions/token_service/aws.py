@@ -12,14 +12,17 @@ from typing import TYPE_CHECKING
 import boto3
 from botocore.config import Config
 
+from token_service import deadline
+
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_ssm import SSMClient
 
+# Short timeouts, so that a hanging dependency leaves time for a retry and for the contract's
+# 503; `deadline` refuses any attempt that could outlast the function.
 CLIENT_CONFIG = Config(
-    # A request should fail fast with a 503 rather than hang until API Gateway's 30 s timeout.
-    connect_timeout=2,
-    read_timeout=3,
+    connect_timeout=deadline.CONNECT_SECONDS,
+    read_timeout=deadline.READ_SECONDS,
     retries={"mode": "standard", "max_attempts": 3},
 )
 

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from token_service import deadline
 from token_service.config import Settings
 from token_service.cookies import CookiePolicy
 from token_service.key_rings import ExtensionParameterSource, KeyRingStore, ParameterSource, SsmParameterSource
@@ -82,7 +83,7 @@ def _key_rings(settings: Settings, names: Sequence[str], clients: Clients) -> Ke
     else:
         from token_service import aws  # noqa: PLC0415 - see the module docstring
 
-        source = SsmParameterSource(clients.ssm or aws.ssm_client())
+        source = SsmParameterSource(deadline.guard(clients.ssm or aws.ssm_client()))
     return KeyRingStore(source, names, settings.keys_max_age)
 
 
@@ -90,4 +91,4 @@ def _session_store(settings: Settings, clients: Clients) -> SessionStore:
     from token_service import aws  # noqa: PLC0415 - see the module docstring
     from token_service.sessions import SessionStore  # noqa: PLC0415
 
-    return SessionStore(clients.dynamodb or aws.dynamodb_client(), settings.sessions_table)
+    return SessionStore(deadline.guard(clients.dynamodb or aws.dynamodb_client()), settings.sessions_table)

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from aws_lambda_powertools.logging import correlation_paths
 
-from token_service import messages
+from token_service import deadline, messages
 from token_service.errors import DependencyUnavailable, ServiceError
 from token_service.observability import count_outcome, log_request, logger, metrics, traced
 from token_service.request import BadRequest, Event, Request
@@ -37,12 +37,14 @@ class Endpoint[Dependency]:
         response: Response = self._invoke(event, context)
         return response
 
-    def respond(self, event: Event, dependency: Dependency) -> Response:
-        return self._answer(Request(event), lambda: dependency)
+    def respond(self, event: Event, dependency: Dependency, context: object = None) -> Response:
+        with deadline.invocation(context):
+            return self._answer(Request(event), lambda: dependency)
 
     def _invoke_with_built_dependency(self, event: Event, context: object) -> Response:
         request = Request(event)
-        response = self._answer(request, self._built)
+        with deadline.invocation(context):
+            response = self._answer(request, self._built)
         count_outcome(request.outcome)
         return response
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, cast
 from urllib.parse import urlencode
 
+from token_service import deadline
 from token_service.errors import DependencyUnavailable
 
 if TYPE_CHECKING:
@@ -112,18 +113,18 @@ class SsmParameterSource:
 class ExtensionParameterSource:
     """SSM through the AWS Parameters and Secrets Lambda Extension on localhost: one call per ring."""
 
-    def __init__(self, port: int, session_token: str, host: str = "localhost", timeout: float = 3.0) -> None:
+    def __init__(self, port: int, session_token: str, host: str = "localhost") -> None:
         self._host = host
         self._port = port
         self._headers = {"X-Aws-Parameters-Secrets-Token": session_token}
-        self._timeout = timeout
 
     def fetch(self, names: Sequence[str]) -> dict[str, str]:
         return {name: self._get(name) for name in names}
 
     def _get(self, name: str) -> str:
         path = "/systemsmanager/parameters/get?" + urlencode({"name": name, "withDecryption": "true"})
-        connection = http.client.HTTPConnection(self._host, self._port, timeout=self._timeout)
+        deadline.check_attempt()
+        connection = http.client.HTTPConnection(self._host, self._port, timeout=deadline.ATTEMPT_SECONDS)
         try:
             connection.request("GET", path, headers=self._headers)
             response = connection.getresponse()
