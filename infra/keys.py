@@ -1,12 +1,23 @@
 """Create and rotate a stage's signing-key rings in SSM Parameter Store.
 
-    python -m infra.keys init   --stage dev [--endpoint-url URL] [--region REGION]
-    python -m infra.keys rotate --stage dev [--ring access|refresh|both]
+    python -m infra.keys init   --stage dev [--parameter NAME=VALUE ...] [--kms-key-id KEY]
+    python -m infra.keys rotate --stage dev [--parameter NAME=VALUE ...] [--ring access|refresh|both]
+    python -m infra.keys rotate --stage dev --ring refresh --immediately --force   # a leaked key
+    (each also takes --endpoint-url URL and --region REGION)
 
-CloudFormation cannot create SecureString parameters, so this runs before the first deploy.
-`init` never overwrites a ring. `rotate` makes a new current key and keeps the previous one
-for verification (tokens it signed stay valid until they expire); older keys are dropped, so
-rotate at most once per refresh-token lifetime. Key values are never printed.
+Ring names, token lifetimes and cache ages come from `template.yaml` with the stack's
+parameters: pass `--parameter` for each one your deployment overrides (AccessKeyRingName,
+KeyRingsMaxAgeSeconds, ...), so that this command and the functions agree.
+
+CloudFormation cannot create SecureString parameters, so `init` runs before the first deploy;
+it never overwrites a ring. `rotate` publishes a new key that signs only from a time past the
+longest any function caches the ring (`KeyRingsMaxAgeSeconds`, plus the parameters extension's
+cache, plus a margin): every function learns the key before any token names it. It keeps every
+key a live token may still name (a key stops signing when the next one starts, and its tokens
+live at most the ring's token lifetime after that: refresh keys, the session lifetime) and
+drops the others. `--immediately --force` is for a leaked key: the new key signs at once and
+every other key is dropped, so every token of that ring stops working. Key values are never
+printed.
 """
 
 from __future__ import annotations
@@ -14,24 +25,64 @@ from __future__ import annotations
 import argparse
 import secrets
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import boto3
 
-from token_service.key_rings import MIN_KEY_BYTES, KeyRing, parse_key_ring
+from infra.template import Template
+from token_service.key_rings import MIN_KEY_BYTES, KeyRing, SigningKey, parse_key_ring
+from token_service.tokens import CLOCK_SKEW_SECONDS
 
 if TYPE_CHECKING:
     from mypy_boto3_ssm import SSMClient
     from mypy_boto3_ssm.type_defs import PutParameterRequestTypeDef
 
 RINGS = ("access", "refresh")
+# Beyond the caches' ages: clock skew between hosts, and a function that read the ring just then.
+PUBLISH_MARGIN_SECONDS = 60
+
+
+class KeysError(RuntimeError):
+    """What the operator has to fix first; said in one line, never with a key value."""
+
+
+@dataclass(frozen=True, slots=True)
+class RingPolicy:
+    """One ring as the deployed functions use it."""
+
+    name: str
+    # How long a token signed with one of its keys may live.
+    token_lifetime: int
+    # How long after a write every function has read the ring.
+    publish_delay: int
+
+
+@dataclass(frozen=True, slots=True)
+class Rotation:
+    kid: str
+    signs_from: int
+    kept: int
+    dropped: int
 
 
 def ring_name(stage: str, ring: str) -> str:
     """The default parameter name, as `template.yaml` derives it from the stage."""
     return f"/token-service/{stage}/{ring}-keys"
+
+
+def policies(template: Template) -> dict[str, RingPolicy]:
+    """Both rings' names, lifetimes and publish delay, from the functions' environment in the template."""
+    environment = template.function_environment("IssueFunction")
+    extension_cache = int(environment.get("SSM_PARAMETER_STORE_TTL") or 0)
+    delay = int(environment["KEYS_MAX_AGE"]) + extension_cache + PUBLISH_MARGIN_SECONDS
+    return {
+        "access": RingPolicy(environment["ACCESS_KEYS_PARAMETER"], int(environment["ACCESS_TOKEN_TTL"]), delay),
+        "refresh": RingPolicy(environment["REFRESH_KEYS_PARAMETER"], int(environment["REFRESH_TOKEN_TTL"]), delay),
+    }
 
 
 def new_kid() -> str:
@@ -43,12 +94,10 @@ def new_key() -> bytes:
 
 
 def init(ssm: SSMClient, name: str, kms_key_id: str | None = None) -> bool:
-    """Create the ring if it does not exist; True when it was created."""
-    kid = new_kid()
-    ring = KeyRing(current_kid=kid, keys={kid: new_key()})
+    """Create the ring if it does not exist, its key signing at once; True when it was created."""
     request: PutParameterRequestTypeDef = {
         "Name": name,
-        "Value": ring.to_json(),
+        "Value": KeyRing.single(new_kid(), new_key()).to_json(),
         "Type": "SecureString",
         "Overwrite": False,
         "Description": "token-service signing-key ring",
@@ -62,36 +111,123 @@ def init(ssm: SSMClient, name: str, kms_key_id: str | None = None) -> bool:
     return True
 
 
-def rotate(ssm: SSMClient, name: str) -> str:
-    """Add a new current key, keep the previous current key, drop older ones; return the new kid."""
-    stored = ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]
-    ring = parse_key_ring(stored["Value"])
+def rotate(ssm: SSMClient, policy: RingPolicy, now: int, *, immediately: bool = False) -> Rotation:
+    """Publish a new key and drop the keys no live token can name; see the module docstring."""
+    ring, version = _read(ssm, policy.name)
     kid = new_kid()
-    rotated = KeyRing(current_kid=kid, keys={kid: new_key(), ring.current_kid: ring.signing_key})
-    ssm.put_parameter(Name=name, Value=rotated.to_json(), Type="SecureString", Overwrite=True)
-    return kid
+    signs_from = now if immediately else now + policy.publish_delay
+    kept = {} if immediately else {k: key for k, key in ring.keys.items() if still_needed(ring, k, now, policy)}
+    _write(ssm, policy.name, KeyRing({**kept, kid: SigningKey(new_key(), signs_from)}), version)
+    return Rotation(kid, signs_from, kept=len(kept), dropped=len(ring.keys) - len(kept))
+
+
+def still_needed(ring: KeyRing, kid: str, now: int, policy: RingPolicy) -> bool:
+    """A key is needed while it signs or will, and for a token lifetime after the next key took over."""
+    starts = ring.keys[kid].signs_from
+    successors = [key.signs_from for key in ring.keys.values() if key.signs_from > starts]
+    if not successors:
+        return True
+    return min(successors) + policy.token_lifetime + CLOCK_SKEW_SECONDS >= now
+
+
+def _read(ssm: SSMClient, name: str) -> tuple[KeyRing, int]:
+    try:
+        stored = ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]
+    except ssm.exceptions.ParameterNotFound:
+        raise KeysError(f"{name}: no such key ring; create it first with `python -m infra.keys init`") from None
+    # A ring in the first format has signed with its current key since it was last written.
+    since = int(stored["LastModifiedDate"].timestamp())
+    return parse_key_ring(stored["Value"], first_format_since=since), stored["Version"]
+
+
+def _write(ssm: SSMClient, name: str, ring: KeyRing, read_version: int) -> None:
+    """Overwrite the ring, keeping its KMS key; keys another rotation wrote meanwhile are merged in, never lost.
+
+    SSM has no conditional write, but each write gets the next version number: a version
+    other than the one after ours means someone wrote in between.
+    """
+    key_id = _kms_key_id(ssm, name)
+    while True:
+        written = ssm.put_parameter(Name=name, Value=ring.to_json(), Type="SecureString", Overwrite=True, KeyId=key_id)[
+            "Version"
+        ]
+        if written == read_version + 1:
+            return
+        for version in range(read_version + 1, written):
+            theirs = ssm.get_parameter(Name=f"{name}:{version}", WithDecryption=True)["Parameter"]["Value"]
+            ring = KeyRing({**parse_key_ring(theirs).keys, **ring.keys})
+        read_version = written
+
+
+def _kms_key_id(ssm: SSMClient, name: str) -> str:
+    """The ring's KMS key: an overwrite without one would move the ring to the account's default key."""
+    described = ssm.describe_parameters(ParameterFilters=[{"Key": "Name", "Values": [name]}])["Parameters"]
+    return described[0]["KeyId"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.immediately and not args.force:
+        parser.error(
+            "--immediately drops every other key of the ring: every token it signed stops working "
+            "(with the refresh ring, every user is logged out). Add --force if that is what you want."
+        )
+    try:
+        template = Template.load(parameters={"Stage": args.stage, **dict(args.parameter)}, resource_names=_UNUSED_NAMES)
+    except KeyError as error:
+        parser.error(f"--parameter: {error.args[0]}")
     ssm: SSMClient = boto3.client("ssm", endpoint_url=args.endpoint_url, region_name=args.region)
     rings = RINGS if args.command == "init" or args.ring == "both" else (args.ring,)
-    for ring in rings:
-        name = ring_name(args.stage, ring)
-        if args.command == "init":
-            created = init(ssm, name, args.kms_key_id)
-            print(f"{name}: {'created' if created else 'exists, kept as it is'}")
-        else:
-            print(f"{name}: rotated, current key is now {rotate(ssm, name)}")
+    try:
+        for ring in rings:
+            print(_run(ssm, args, policies(template)[ring]))
+    except KeysError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     return 0
+
+
+def _run(ssm: SSMClient, args: argparse.Namespace, policy: RingPolicy) -> str:
+    if args.command == "init":
+        created = init(ssm, policy.name, args.kms_key_id)
+        return f"{policy.name}: {'created' if created else 'exists, kept as it is'}"
+    now = int(time.time())
+    rotation = rotate(ssm, policy, now, immediately=args.immediately)
+    when = datetime.fromtimestamp(rotation.signs_from, UTC).isoformat()
+    return (
+        f"{policy.name}: new key {rotation.kid} signs from {when} (in {rotation.signs_from - now} s); "
+        f"kept {rotation.kept} key(s) live tokens may name, dropped {rotation.dropped}"
+    )
+
+
+# The template's resources need names to resolve; the key commands read none of them.
+_UNUSED_NAMES: Mapping[str, str] = {"SessionsTable": "SessionsTable"}
+
+
+def _parameter(text: str) -> tuple[str, str]:
+    name, equals, value = text.partition("=")
+    if not equals or not name:
+        raise argparse.ArgumentTypeError(f"{text!r} is not NAME=VALUE")
+    return name, value
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m infra.keys", description=__doc__.split("\n\n")[0])
     parser.add_argument("command", choices=("init", "rotate"))
     parser.add_argument("--stage", required=True, help="the template's Stage parameter, e.g. dev")
+    parser.add_argument(
+        "--parameter",
+        action="append",
+        type=_parameter,
+        default=[],
+        metavar="NAME=VALUE",
+        help="a template parameter your deployment overrides (repeatable), e.g. AccessKeyRingName=my/ring",
+    )
     parser.add_argument("--ring", choices=(*RINGS, "both"), default="both", help="which ring to rotate")
-    parser.add_argument("--kms-key-id", help="a customer managed KMS key for new rings (default: aws/ssm)")
+    parser.add_argument("--immediately", action="store_true", help="rotate: the new key signs at once (a leaked key)")
+    parser.add_argument("--force", action="store_true", help="rotate --immediately: drop every other key")
+    parser.add_argument("--kms-key-id", help="init: a customer managed KMS key for new rings (default: aws/ssm)")
     parser.add_argument("--endpoint-url", help="an SSM endpoint other than AWS's, e.g. the local stack's")
     parser.add_argument("--region", help="AWS region (default: from the AWS configuration)")
     return parser

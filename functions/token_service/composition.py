@@ -1,7 +1,8 @@
 """Each function's dependencies, built from its settings and AWS clients: the one place they are wired.
 
-Lambda's entry points build them from the environment with the default clients; tests and the
-bench hand in their own clients. Key rings come from the parameters extension where the
+Lambda's entry points build them from the environment with the default clients and the wall
+clock (which both dates tokens and ages the cached key rings); tests and the bench hand in
+their own clients and clocks. Key rings come from the parameters extension where the
 settings name its port, else from SSM through boto3. The session modules (and with them the
 AWS SDK) are imported only by the functions that use the table, so that validate with the
 extension never loads the SDK.
@@ -52,8 +53,10 @@ class RevokeRoute:
     cookies: CookiePolicy
 
 
-def validator(settings: Settings, clients: Clients = Clients()) -> AccessValidator:
-    return AccessValidator(settings, _key_rings(settings, [settings.access_keys_parameter], clients))
+def validator(
+    settings: Settings, clients: Clients = Clients(), clock: Callable[[], float] = time.time
+) -> AccessValidator:
+    return AccessValidator(settings, _key_rings(settings, [settings.access_keys_parameter], clients, clock))
 
 
 def session_routes(
@@ -62,7 +65,8 @@ def session_routes(
     from token_service.service import LoginSessions  # noqa: PLC0415 - see the module docstring
 
     rings = [settings.access_keys_parameter, settings.refresh_keys_parameter]
-    sessions = LoginSessions(settings, _key_rings(settings, rings, clients), _session_store(settings, clients), clock)
+    keys = _key_rings(settings, rings, clients, clock)
+    sessions = LoginSessions(settings, keys, _session_store(settings, clients), clock)
     return SessionRoutes(sessions, CookiePolicy(secure=settings.cookie_secure))
 
 
@@ -71,12 +75,12 @@ def revoke_route(
 ) -> RevokeRoute:
     from token_service.service import SessionRevocation  # noqa: PLC0415 - see the module docstring
 
-    keys = _key_rings(settings, [settings.refresh_keys_parameter], clients)
+    keys = _key_rings(settings, [settings.refresh_keys_parameter], clients, clock)
     revocation = SessionRevocation(settings, keys, _session_store(settings, clients), clock)
     return RevokeRoute(revocation, CookiePolicy(secure=settings.cookie_secure))
 
 
-def _key_rings(settings: Settings, names: Sequence[str], clients: Clients) -> KeyRingStore:
+def _key_rings(settings: Settings, names: Sequence[str], clients: Clients, clock: Callable[[], float]) -> KeyRingStore:
     source: ParameterSource
     if settings.parameters_extension_port is not None:
         source = ExtensionParameterSource(settings.parameters_extension_port, settings.aws_session_token)
@@ -84,7 +88,7 @@ def _key_rings(settings: Settings, names: Sequence[str], clients: Clients) -> Ke
         from token_service import aws  # noqa: PLC0415 - see the module docstring
 
         source = SsmParameterSource(deadline.guard(clients.ssm or aws.ssm_client()))
-    return KeyRingStore(source, names, settings.keys_max_age)
+    return KeyRingStore(source, names, settings.keys_max_age, clock)
 
 
 def _session_store(settings: Settings, clients: Clients) -> SessionStore:

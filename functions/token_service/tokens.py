@@ -38,6 +38,17 @@ class VerifiedToken:
     session_id: str | None = None
 
 
+def named_kid(token: str) -> str | None:
+    """The kid a token's header names, to choose its ring; None for anything unreadable (verify refuses it)."""
+    if len(token) > MAX_TOKEN_LENGTH or not _COMPACT_JWS.fullmatch(token):
+        return None
+    try:
+        kid = jwt.get_unverified_header(token).get("kid")
+    except jwt.PyJWTError:
+        return None
+    return kid if isinstance(kid, str) else None
+
+
 class TokenCodec:
     """Mints and verifies the tokens of one use (access or refresh)."""
 
@@ -69,7 +80,8 @@ class TokenCodec:
         }
         if session_id is not None:
             claims["sid"] = session_id
-        return jwt.encode(claims, ring.signing_key, algorithm=ALGORITHM, headers={"kid": ring.current_kid})
+        kid, secret = ring.signer(issued_at)
+        return jwt.encode(claims, secret, algorithm=ALGORITHM, headers={"kid": kid})
 
     def verify(self, ring: KeyRing, token: str) -> VerifiedToken:
         if len(token) > MAX_TOKEN_LENGTH:
@@ -92,8 +104,8 @@ class TokenCodec:
 
     def _key(self, ring: KeyRing, token: str) -> bytes:
         """The key the header's `kid` names; the header is read only to choose it, `jwt.decode` checks it all."""
-        kid = jwt.get_unverified_header(token).get("kid")
-        key = ring.verification_key(kid) if isinstance(kid, str) else None
+        kid = named_kid(token)
+        key = ring.verification_key(kid) if kid is not None else None
         if key is None:
             raise InvalidToken(self._use, "token names no known key")
         return key

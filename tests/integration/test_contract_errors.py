@@ -72,7 +72,7 @@ def test_validate_refuses_expired_wrong_type_and_unknown_key_tokens_with_401(
         ring, user_id=USER_ID, token_id="t", issued_at=now - 700, expires_at=now - 100
     )
     unknown_key = codec(stack, TokenUse.ACCESS).mint(
-        KeyRing("someone-elses", {"someone-elses": b"k" * 32}),
+        KeyRing.single("someone-elses", b"k" * 32),
         user_id=USER_ID,
         token_id="t",
         issued_at=now,

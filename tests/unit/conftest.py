@@ -87,9 +87,9 @@ def build_service(
     clients = Clients(ssm=ssm, dynamodb=dynamodb)
     return Service(
         settings=settings,
-        validator=composition.validator(settings, clients),
+        validator=composition.validator(settings, clients, clock),
         sessions=composition.session_routes(settings, clients, clock),
-        revocation=composition.revoke_route(settings, clients),
+        revocation=composition.revoke_route(settings, clients, clock),
         ssm=ssm,
         dynamodb=dynamodb,
     )

@@ -82,10 +82,13 @@ class Kit:
 
     def header(self, use: TokenUse, **changes: object) -> dict[str, object]:
         """The header the service writes, with `changes` applied."""
-        return {"alg": "HS256", "typ": "JWT", "kid": self.rings[use].current_kid, **changes}
+        return {"alg": "HS256", "typ": "JWT", "kid": self.kid(use), **changes}
+
+    def kid(self, use: TokenUse) -> str:
+        return self.rings[use].signer(int(time.time()))[0]
 
     def key(self, use: TokenUse) -> bytes:
-        return self.rings[use].signing_key
+        return self.rings[use].signer(int(time.time()))[1]
 
     def forge(
         self,
@@ -257,7 +260,7 @@ def tampered_payload(kit: Kit, use: TokenUse) -> str:
 def tampered_kid(kit: Kit, use: TokenUse) -> str:
     other = ACCESS if use is REFRESH else REFRESH
     _, payload, signature = parts(kit.issued[use])
-    return f"{segment(kit.header(use, kid=kit.rings[other].current_kid))}.{payload}.{signature}"
+    return f"{segment(kit.header(use, kid=kit.kid(other)))}.{payload}.{signature}"
 
 
 def reserialised_header(kit: Kit, use: TokenUse) -> str:
@@ -295,7 +298,7 @@ def foreign_key_foreign_kid(kit: Kit, use: TokenUse) -> str:
 def embedded_jwk(kit: Kit, use: TokenUse) -> str:
     """The attacker's key carried in the header (CVE-2018-0114 style) and used to sign."""
     attacker = secrets.token_bytes(32)
-    header = kit.header(use, jwk={"kty": "oct", "k": b64url(attacker), "kid": kit.rings[use].current_kid})
+    header = kit.header(use, jwk={"kty": "oct", "k": b64url(attacker), "kid": kit.kid(use)})
     return kit.forge(use, header=header, key=attacker)
 
 

@@ -55,8 +55,8 @@ def full_flow(service: Service) -> set[str]:
     secrets |= {token.split(".")[2] for token in list(secrets)}  # signatures alone
     for parameter in service.ssm.describe_parameters()["Parameters"]:
         value = service.ssm.get_parameter(Name=parameter["Name"], WithDecryption=True)["Parameter"]["Value"]
-        encoded_keys = json.loads(value)["keys"].values()
-        secrets |= {value, *encoded_keys, *(key.hex() for key in parse_key_ring(value).keys.values())}
+        encoded_keys = [entry["key"] for entry in json.loads(value)["keys"].values()]
+        secrets |= {value, *encoded_keys, *(key.secret.hex() for key in parse_key_ring(value).keys.values())}
     return secrets
 
 

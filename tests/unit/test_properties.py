@@ -275,7 +275,7 @@ class Route:
 VALIDATE = Route(validate.handler, lambda s: s.validator, "GET", "/tokens/validate", frozenset({200, 400, 401}))
 ISSUE = Route(issue.handler, lambda s: s.sessions, "POST", "/tokens", frozenset({200, 400, 413}))
 REFRESH = Route(refresh.handler, lambda s: s.sessions, "POST", "/tokens/refresh", frozenset({200, 400, 401, 413, 419}))
-REVOKE = Route(revoke.handler, lambda s: s.revocation, "POST", "/tokens/revoke", frozenset({200, 400, 401, 413}))
+REVOKE = Route(revoke.handler, lambda s: s.revocation, "POST", "/tokens/revoke", frozenset({200, 400, 401, 413, 419}))
 ROUTES = [
     pytest.param(VALIDATE, id="validate"),
     pytest.param(ISSUE, id="issue"),
