@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, cast
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -94,35 +94,24 @@ class SessionStore:
 
     def rotate(self, session_id: str, presented_token_id: str, new_token_id: str, now: int) -> Outcome:
         """Make `new_token_id` the one valid refresh token of the live session whose current one was presented."""
-        return self._update(
+        return self._update_presented(
             "session could not be rotated",
             session_id,
-            UpdateExpression="SET currentTokenId = :new, previousTokenId = :presented, rotatedAt = :now",
-            ConditionExpression=_PRESENTED_IS_CURRENT,
-            ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues={
-                ":new": {"S": new_token_id},
-                ":presented": {"S": presented_token_id},
-                ":active": {"S": ACTIVE},
-                ":now": {"N": str(now)},
-            },
+            presented_token_id,
+            now,
+            expression="SET currentTokenId = :new, previousTokenId = :presented, rotatedAt = :now",
+            values={":new": {"S": new_token_id}},
         )
 
     def end(self, session_id: str, presented_token_id: str, request_id: str, now: int) -> Outcome:
         """Revoke the live session whose current token was presented, marking it with the request that did."""
-        return self._update(
+        return self._update_presented(
             "session could not be revoked",
             session_id,
-            UpdateExpression="SET #status = :revoked, revokedBy = :request",
-            ConditionExpression=_PRESENTED_IS_CURRENT,
-            ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues={
-                ":revoked": {"S": REVOKED},
-                ":request": {"S": request_id},
-                ":presented": {"S": presented_token_id},
-                ":active": {"S": ACTIVE},
-                ":now": {"N": str(now)},
-            },
+            presented_token_id,
+            now,
+            expression="SET #status = :revoked, revokedBy = :request",
+            values={":revoked": {"S": REVOKED}, ":request": {"S": request_id}},
         )
 
     def revoke(self, session_id: str) -> None:
@@ -153,14 +142,33 @@ class SessionStore:
             list(pool.map(self.revoke, session_ids))
         return len(session_ids)
 
-    def _update(self, failure: str, session_id: str, **request: Any) -> Outcome:
+    def _update_presented(
+        self,
+        failure: str,
+        session_id: str,
+        presented_token_id: str,
+        now: int,
+        *,
+        expression: str,
+        values: Item,
+    ) -> Outcome:
+        """Update the session if the presented token is the current one of a live session."""
+
         def update() -> Session:
             response = self._client.update_item(
                 TableName=self._table_name,
                 Key={"sessionId": {"S": session_id}},
+                UpdateExpression=expression,
+                ConditionExpression="currentTokenId = :presented AND #status = :active AND expiresAt > :now",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    **values,
+                    ":presented": {"S": presented_token_id},
+                    ":active": {"S": ACTIVE},
+                    ":now": {"N": str(now)},
+                },
                 ReturnValues="ALL_NEW",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
-                **request,
             )
             return _from_item(response["Attributes"])
 
@@ -173,10 +181,6 @@ class SessionStore:
         except self._client.exceptions.ConditionalCheckFailedException as refused:
             stored = cast("Item | None", refused.response.get("Item"))
             return Refused(_from_item(stored) if stored is not None else None)
-
-
-# The presented token is the current one of a session that is active and not past its expiry.
-_PRESENTED_IS_CURRENT = "currentTokenId = :presented AND #status = :active AND expiresAt > :now"
 
 
 @contextmanager

@@ -25,7 +25,7 @@ from infra.provision import create_key_rings, create_table
 from infra.template import Template
 from tests.conftest import REGION
 from tests.unit.conftest import STAGE, TABLE_NAME, Service, build_service
-from tests.unit.http_calls import USER_ID, call, expected_body
+from tests.unit.http_calls import USER_ID, Answer, call, expected_body
 from token_service import messages
 from token_service.aws import CLIENT_CONFIG
 from token_service.config import Settings
@@ -122,6 +122,11 @@ def sessions(service: Service) -> list[dict[str, str]]:
     return [{name: str(next(iter(value.values()))) for name, value in item.items()} for item in items]
 
 
+def refreshed(service: Service, answer: Answer) -> Answer:
+    cookies = [f"refreshToken={answer.cookie_value('refreshToken')}"]
+    return call(refresh.handler, service.sessions, "POST", "/tokens/refresh", cookies=cookies)
+
+
 def test_an_issue_whose_answer_was_lost_is_a_success_holding_the_one_stored_session(
     lossy: Service, proxy: LossyProxy
 ) -> None:
@@ -133,14 +138,7 @@ def test_an_issue_whose_answer_was_lost_is_a_success_holding_the_one_stored_sess
     assert issued.status == 200
     (stored,) = sessions(lossy)
     assert stored["status"] == "active"
-    refreshed = call(
-        refresh.handler,
-        lossy.sessions,
-        "POST",
-        "/tokens/refresh",
-        cookies=[f"refreshToken={issued.cookie_value('refreshToken')}"],
-    )
-    assert refreshed.status == 200, "the stored session is the one the client holds"
+    assert refreshed(lossy, issued).status == 200, "the stored session is the one the client holds"
 
 
 def test_a_refresh_whose_answer_was_lost_rotates_exactly_once(lossy: Service, proxy: LossyProxy) -> None:
@@ -148,26 +146,13 @@ def test_a_refresh_whose_answer_was_lost_rotates_exactly_once(lossy: Service, pr
     (before,) = sessions(lossy)
     proxy.drop_answer_to = "UpdateItem"
 
-    refreshed = call(
-        refresh.handler,
-        lossy.sessions,
-        "POST",
-        "/tokens/refresh",
-        cookies=[f"refreshToken={issued.cookie_value('refreshToken')}"],
-    )
+    rotated = refreshed(lossy, issued)
 
     assert proxy.dropped == ["DynamoDB_20120810.UpdateItem"]
-    assert refreshed.status == 200
+    assert rotated.status == 200
     (after,) = sessions(lossy)
     assert (after["status"], after["previousTokenId"]) == ("active", before["currentTokenId"])
-    again = call(
-        refresh.handler,
-        lossy.sessions,
-        "POST",
-        "/tokens/refresh",
-        cookies=[f"refreshToken={refreshed.cookie_value('refreshToken')}"],
-    )
-    assert again.status == 200, "the client holds the session's current refresh token"
+    assert refreshed(lossy, rotated).status == 200, "the client holds the session's current refresh token"
 
 
 def test_logging_out_everywhere_whose_answer_was_lost_ends_every_session(lossy: Service, proxy: LossyProxy) -> None:
