@@ -67,6 +67,8 @@ check-template: $(SAM) $(CHECKOV)
 SAM_LOCAL_TOOLS := $(CURDIR)/../shared/tools/sam-local
 ifneq ($(wildcard $(SAM_LOCAL_TOOLS)/sam-hostnet),)
 export SAM_LOCAL_WRAPPER := $(SAM_LOCAL_TOOLS)/sam-hostnet
+# The wrapper runs under SAM CLI's own Python: "$(uv tool dir)/aws-sam-cli/bin/python".
+export SAM_PYTHON := $(UV_TOOL_DIR)/aws-sam-cli/bin/python
 endif
 AS_ROOT := $(if $(filter 0,$(shell id -u)),,sudo)
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import boto3
+
 from infra import keys
 from infra.template import Template
 
@@ -12,6 +14,10 @@ if TYPE_CHECKING:
     from mypy_boto3_ssm import SSMClient
 
 SESSIONS_TABLE = "SessionsTable"
+REGION = "us-east-1"
+# Any credentials do for moto; the local stack sets these only when the environment has none, so
+# boto3 never goes looking for real ones (instance metadata, SSO) on the network.
+DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}  # nosec B105
 _CREATE_TABLE_PROPERTIES = ("BillingMode", "AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes")
 
 
@@ -36,3 +42,15 @@ def create_table(
 def create_key_rings(ssm: SSMClient, stage: str) -> None:
     for ring in keys.RINGS:
         keys.init(ssm, keys.ring_name(stage, ring))
+
+
+def local_client(service: str, endpoint_url: str) -> Any:
+    """A client of the embedded AWS endpoint, whatever the environment's credentials and region."""
+    credentials = {name.lower(): value for name, value in DUMMY_CREDENTIALS.items()}
+    return boto3.client(service, endpoint_url=endpoint_url, region_name=REGION, **credentials)  # type: ignore[call-overload]
+
+
+def provision(endpoint_url: str, template: Template, table_name: str, stage: str) -> None:
+    """Everything the template's functions read, on a fresh endpoint: the sessions table and the key rings."""
+    create_table(local_client("dynamodb", endpoint_url), template, table_name)
+    create_key_rings(local_client("ssm", endpoint_url), stage)

@@ -51,13 +51,6 @@ def new_browser(stack: LocalStack) -> Callable[[], Browser]:
     return lambda: Browser(stack.url)
 
 
-@pytest.fixture(scope="session")
-def workers_stack(stack: LocalStack) -> Iterator[LocalStack]:
-    """A second stack whose front is two worker processes (as `make run` serves), beside the first."""
-    with LocalStack(port=0, aws_port=0, workers=2) as running:
-        yield running
-
-
 def dynamodb_of(stack: LocalStack) -> DynamoDBClient:
     """A client of the stack's own AWS endpoint, to look at what the service stored."""
     client: DynamoDBClient = boto3.client(

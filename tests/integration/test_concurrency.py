@@ -6,8 +6,6 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-import pytest
-
 from infra.local import LocalStack
 from tests.integration.browser import Browser, claims
 from tests.integration.conftest import dynamodb_of, scan_sessions
@@ -44,9 +42,7 @@ def run_client(stack: LocalStack, number: int, start: threading.Barrier) -> tupl
     return sessions, failures
 
 
-@pytest.mark.parametrize("stack_fixture", ["stack", "workers_stack"], ids=["one front", "two front workers"])
-def test_sixteen_clients_at_once(stack_fixture: str, request: pytest.FixtureRequest) -> None:
-    stack: LocalStack = request.getfixturevalue(stack_fixture)
+def test_sixteen_clients_at_once(stack: LocalStack) -> None:
     start = threading.Barrier(CLIENTS)
     began = time.perf_counter()
     with ThreadPoolExecutor(max_workers=CLIENTS) as pool:
@@ -66,16 +62,8 @@ def test_sixteen_clients_at_once(stack_fixture: str, request: pytest.FixtureRequ
     print(f"{CLIENTS * REQUESTS_PER_CLIENT} requests from {CLIENTS} clients in {elapsed:.2f} s")
 
 
-@pytest.mark.parametrize("stack_fixture", ["stack", "workers_stack"], ids=["one front", "two front workers"])
-def test_concurrent_refreshes_with_one_token_rotate_it_once_and_revoke_the_session(
-    stack_fixture: str, request: pytest.FixtureRequest
-) -> None:
-    """Two tabs, a retry, or a thief: with the default grace window of 0 only one request can win.
-
-    With two front workers the refreshes reach the embedded DynamoDB truly at once; it applies
-    each conditional write whole, as DynamoDB does.
-    """
-    stack: LocalStack = request.getfixturevalue(stack_fixture)
+def test_concurrent_refreshes_with_one_token_rotate_it_once_and_revoke_the_session(stack: LocalStack) -> None:
+    """Two tabs, a retry, or a thief: with the default grace window of 0 only one request can win."""
     first = Browser(stack.url)
     first.post("/tokens", json_body={"id": "racer"})
     token = first.cookie_value("refreshToken")

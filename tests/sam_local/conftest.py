@@ -1,7 +1,7 @@
 """`sam local start-api` (Docker, SAM CLI) with the embedded AWS endpoint, once per test run.
 
 Opt-in: SAM_LOCAL=1 (`make test-sam-local`); SAM from env SAM (else `sam` on PATH), through
-SAM_LOCAL_WRAPPER when set. Ports are free ones outside SAM's own 5000-9000 range.
+SAM_LOCAL_WRAPPER under SAM_PYTHON when set. Ports are free ones outside SAM's own 5000-9000 range.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ import socket
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
-import boto3
 import pytest
 
+from infra.provision import local_client
 from infra.sam_local import SamLocal
 from tests.conftest import REGION
 from tests.integration.browser import Browser
@@ -50,6 +50,7 @@ def sam_local() -> Iterator[SamLocal]:
         aws_port=0,
         sam=os.environ.get("SAM", "sam"),
         wrapper=os.environ.get("SAM_LOCAL_WRAPPER") or None,
+        sam_python=os.environ.get("SAM_PYTHON") or None,
     )
     try:
         with running:
@@ -77,11 +78,5 @@ def browser(new_browser: Callable[[], Browser]) -> Browser:
 
 @pytest.fixture(scope="session")
 def dynamodb(sam_local: SamLocal) -> DynamoDBClient:
-    client: DynamoDBClient = boto3.client(
-        "dynamodb",
-        endpoint_url=sam_local.stack.aws_endpoint,
-        region_name=REGION,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    client: DynamoDBClient = local_client("dynamodb", sam_local.aws_endpoint)
     return client

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 def test_the_walkthrough(browser: Browser, sam_local: SamLocal, dynamodb: DynamoDBClient) -> None:
     # Only userId and status are checked: SAM's events carry a fixed user agent, not the client's.
-    walk_through(browser, sam_local.url, lambda: scan_sessions(dynamodb, sam_local.stack.table_name))
+    walk_through(browser, sam_local.url, lambda: scan_sessions(dynamodb, sam_local.table_name))
 
 
 class TestFrontBasics(FrontBasics):
