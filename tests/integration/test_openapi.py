@@ -160,11 +160,16 @@ def oversized(field: str) -> bytes:
     return json.dumps({field: "x" * BODY_LIMIT}).encode()
 
 
-def replayed_refresh(new_browser: Callable[[], Browser]) -> Answer:
-    browser = signed_in(new_browser)
-    stale = browser.cookie_value("refreshToken")
-    assert browser.post("/tokens/refresh").status == 200
-    return new_browser().post("/tokens/refresh", json_body={"refreshToken": stale})
+def replayed(path: str) -> Callable[[Callable[[], Browser]], Answer]:
+    """A refresh token presented to `path` after a refresh rotated it away."""
+
+    def send(new_browser: Callable[[], Browser]) -> Answer:
+        browser = signed_in(new_browser)
+        stale = browser.cookie_value("refreshToken")
+        assert browser.post("/tokens/refresh").status == 200
+        return new_browser().post(path, json_body={"refreshToken": stale})
+
+    return send
 
 
 def garbage_cookie(name: str) -> dict[str, str]:
@@ -229,7 +234,7 @@ CASES = [
         413,
         lambda nb: nb().post("/tokens/refresh", body=oversized("refreshToken")),
     ),
-    Case("refresh-replayed", "POST", "/tokens/refresh", 419, replayed_refresh),
+    Case("refresh-replayed", "POST", "/tokens/refresh", 419, replayed("/tokens/refresh")),
     Case(
         "revoke",
         "POST",
@@ -246,6 +251,7 @@ CASES = [
         lambda nb: signed_in(nb).post("/tokens/revoke", json_body={"all": True}),
         "모든 기기의 Refresh Token이 정상적으로 폐기되었습니다.",
     ),
+    Case("revoke-replayed", "POST", "/tokens/revoke", 419, replayed("/tokens/revoke")),
     Case("revoke-missing", "POST", "/tokens/revoke", 400, lambda nb: nb().post("/tokens/revoke")),
     Case("revoke-not-object", "POST", "/tokens/revoke", 400, lambda nb: nb().post("/tokens/revoke", body=b"[]")),
     Case(
