@@ -1,5 +1,6 @@
-"""Performance bench: warm handler latency, AWS calls, cold starts, package size and local load.
+"""`make bench`: what users pay for, measured in one run and printed as one table.
 
-Run with `make bench` (or `.venv/bin/python -m bench`). Nothing reaches AWS: warm runs use moto
-in-process or botocore's Stubber, cold starts and load runs use the local stack on loopback.
+Cold starts, warm handler time, AWS calls, package size, and the local stack under load beside
+the reference Express app. Nothing reaches AWS: moto answers in-process or from the embedded
+endpoint on loopback.
 """

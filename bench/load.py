@@ -1,224 +1,175 @@
-"""Load over loopback: the local stack and, when node is present, the reference Express app.
+"""The local stack under wrk, beside the reference Express app under the same load in the same run.
 
-wrk drives N keep-alive connections, one per thread, so refresh can chain: each connection
-presents the refresh token its previous answer set, and every request is a valid rotation.
-The reference's refresh does not rotate; it gets the same cookie each time.
+wrk holds CONNECTIONS keep-alive connections from one thread for SECONDS; the two servers take
+turns, route by route, REPEATS times, so a noisy spell hits both alike. Our refresh chains: each
+request presents a refresh token that an earlier answer rotated in (a queue holding one per
+connection), so every request is a real rotation; the reference never rotates, so its refresh
+presents the same token every time.
 """
 
 from __future__ import annotations
 
+import contextlib
+import http.client
 import json
 import os
 import shutil
+import socket
+import statistics
 import subprocess  # nosec B404
-import tempfile
-from dataclasses import dataclass, field
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 
-from bench.report import Row
-from bench.stack import HOST, ROOT, StackProcess, cookie, free_port, issue, request, wait_until_up
+from bench.service import HEADERS, USER, cookie_values
+from bench.table import Row
+from infra.template import ROOT
 
 CONNECTIONS = 16
-SECONDS = 5
+SECONDS = 4
 REPEATS = 3
-REFERENCE = ROOT / ".." / "shared" / "reference" / "seed-express"
+HOST = "127.0.0.1"
+REFERENCE = ROOT.parent / "shared" / "reference" / "seed-express"
+ROUTES = {"validate": ("GET", "/tokens/validate"), "issue": ("POST", "/tokens"), "refresh": ("POST", "/tokens/refresh")}
 
-DONE = r"""
-function done(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format(
-    "BENCHRESULT {\"requests\":%d,\"duration_us\":%d,\"p50_us\":%d,\"p99_us\":%d,\"status\":%d,\"socket\":%d}\n",
-    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99), e.status,
-    e.connect + e.read + e.write + e.timeout))
-end
-"""
-
-STATIC = r"""
-wrk.method = "{method}"
-wrk.path = "{path}"
+FIXED = """
+wrk.method = {method}
 wrk.body = {body}
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["User-Agent"] = "bench/1.0"
-{cookie}
+wrk.headers["Cookie"] = {cookie}
 """
-
-CHAIN = r"""
+CHAIN = """
 local tokens = {{{tokens}}}
-local next_token = 1
-function setup(thread)
-  thread:set("token", tokens[next_token])
-  next_token = next_token + 1
+request = function()
+  local cookie = "refreshToken=" .. (table.remove(tokens, 1) or "")
+  return wrk.format("POST", nil, {{["Cookie"] = cookie, ["User-Agent"] = "bench/1.0"}})
 end
-function request()
-  return wrk.format("POST", "/tokens/refresh", {{["Cookie"] = "refreshToken=" .. token, ["User-Agent"] = "bench/1.0"}})
-end
-function response(status, headers, body)
-  if status ~= 200 then return end
+response = function(status, headers)
   for name, value in pairs(headers) do
-    if string.lower(name) == "set-cookie" then
-      local found = string.match(value, "^refreshToken=([^;]+)")
-      if found then token = found end
-    end
+    local token = string.lower(name) == "set-cookie" and string.match(value, "^refreshToken=([^;]+)")
+    if token then table.insert(tokens, token) end
   end
 end
 """
+SUMMARY = """
+done = function(summary, latency)
+  local errors = summary.errors
+  io.write(string.format('\\n{"rate": %f, "p99_ms": %f, "failed": %d}\\n',
+    summary.requests / (summary.duration / 1e6), latency:percentile(99) / 1e3,
+    errors.status + errors.connect + errors.read + errors.write + errors.timeout))
+end
+"""
 
 
-@dataclass
-class LoadRuns:
-    rps: list[float] = field(default_factory=list)
-    p50_ms: list[float] = field(default_factory=list)
-    p99_ms: list[float] = field(default_factory=list)
-    errors: int = 0
+@dataclass(frozen=True, slots=True)
+class Server:
+    name: str
+    port: int
+    rotates: bool
+
+    def issued(self, cookie: str) -> str:
+        """A new session's token, as `cookie` carries it."""
+        status, cookies = _request(self.port, "POST", "/tokens", json.dumps({"id": USER}).encode())
+        if status != 200:
+            raise RuntimeError(f"{self.name} answered POST /tokens with {status}")
+        return cookies[cookie]
+
+    def script(self, route: str) -> str:
+        if route == "refresh" and self.rotates:
+            # One per connection, and one for the request() wrk makes before the run to check it.
+            tokens = (json.dumps(self.issued("refreshToken")) for _ in range(CONNECTIONS + 1))
+            return CHAIN.format(tokens=", ".join(tokens))
+        body = json.dumps(json.dumps({"id": USER})) if route == "issue" else "nil"
+        cookie = {"validate": "accessToken", "refresh": "refreshToken"}.get(route)
+        presented = json.dumps(f"{cookie}={self.issued(cookie)}") if cookie else "nil"
+        return FIXED.format(method=json.dumps(ROUTES[route][0]), body=body, cookie=presented)
 
 
-def _lua_string(text: str) -> str:
-    return json.dumps(text)  # a JSON string literal is a valid Lua string for these ASCII values
+def _request(port: int, method: str, path: str, body: bytes | None = None) -> tuple[int, dict[str, str]]:
+    """The status and the cookies set by one request on a new connection."""
+    connection = http.client.HTTPConnection(HOST, port, timeout=10)
+    try:
+        connection.request(method, path, body=body, headers=HEADERS)
+        response = connection.getresponse()
+        response.read()
+        return response.status, cookie_values(response.msg.get_all("Set-Cookie") or [])
+    finally:
+        connection.close()
 
 
-def _static_script(method: str, path: str, body: str | None, cookie_header: str | None) -> str:
-    return STATIC.format(
-        method=method,
-        path=path,
-        body=_lua_string(body) if body is not None else "nil",
-        cookie=f'wrk.headers["Cookie"] = {_lua_string(cookie_header)}' if cookie_header else "",
-    )
-
-
-def _wrk(port: int, script: str, workdir: Path) -> dict[str, float]:
-    path = workdir / "script.lua"
-    path.write_text(script + DONE, encoding="utf-8")
-    command = [
-        "wrk",
-        f"-t{CONNECTIONS}",
-        f"-c{CONNECTIONS}",
-        f"-d{SECONDS}s",
-        "--timeout",
-        "5s",
-        "-s",
-        str(path),
-        f"http://{HOST}:{port}",
-    ]
+def _wrk(server: Server, route: str, workdir: Path) -> dict[str, float]:
+    script = workdir / "load.lua"
+    script.write_text(server.script(route) + SUMMARY, encoding="utf-8")
+    url = f"http://{HOST}:{server.port}{ROUTES[route][1]}"
+    command = ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{SECONDS}s", "--timeout", "5s", "-s", str(script), url]
     finished = subprocess.run(command, capture_output=True, check=True, timeout=SECONDS + 30)  # noqa: S603
-    for line in finished.stdout.decode().splitlines():
-        if line.startswith("BENCHRESULT "):
-            result: dict[str, float] = json.loads(line.removeprefix("BENCHRESULT "))
-            return result
-    raise RuntimeError(f"wrk printed no result: {finished.stdout.decode()[-500:]}")
+    result: dict[str, float] = json.loads(finished.stdout.splitlines()[-1])
+    return result
 
 
-def _record(runs: LoadRuns, result: dict[str, float]) -> None:
-    runs.rps.append(result["requests"] / (result["duration_us"] / 1e6))
-    runs.p50_ms.append(result["p50_us"] / 1000)
-    runs.p99_ms.append(result["p99_us"] / 1000)
-    runs.errors += int(result["status"] + result["socket"])
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        return int(probe.getsockname()[1])
 
 
-class Reference:
-    """The Express tutorial app from a temporary copy, after `npm ci`."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.directory = workdir / "seed-express"
-        self.port = free_port()
-        self._process: subprocess.Popen[bytes] | None = None
-
-    def __enter__(self) -> Reference:
-        shutil.copytree(REFERENCE, self.directory, ignore=shutil.ignore_patterns("node_modules"))
-        subprocess.run(
-            ["npm", "ci", "--no-audit", "--no-fund", "--silent"],  # noqa: S607 - npm from PATH
-            cwd=self.directory,
-            check=True,
-            capture_output=True,
-            timeout=180,
+@contextlib.contextmanager
+def _serving(name: str, command: list[str], cwd: Path, log: Path, *, rotates: bool) -> Iterator[Server]:
+    """`command` serving on a free port (given as PORT), from when it answers `GET /` until the block ends."""
+    port = _free_port()
+    with log.open("wb") as output:
+        process = subprocess.Popen(  # noqa: S603 - our own interpreter, or node
+            command, cwd=cwd, env={**os.environ, "PORT": str(port)}, stdout=subprocess.DEVNULL, stderr=output
         )
-        self._process = subprocess.Popen(
-            ["node", "app.js"],  # noqa: S607 - node from PATH
-            cwd=self.directory,
-            env={**os.environ, "PORT": str(self.port)},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        wait_until_up(self.port, self._process, timeout=30)
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
-    ) -> None:
-        if self._process is not None:
-            self._process.terminate()
-            self._process.wait(timeout=10)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            with contextlib.suppress(OSError):
+                if _request(port, "GET", "/")[0] == 200:
+                    break
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{name} did not start: {log.read_text(errors='replace')[-2000:]}")
+            time.sleep(0.2)
+        yield Server(name, port, rotates)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
 
 
-def _ours(stack: StackProcess, workdir: Path, results: dict[str, LoadRuns]) -> None:
-    access, _ = issue(stack.port)
-    body = json.dumps({"id": "64c4bench"})
-    _record(
-        results["validate"],
-        _wrk(stack.port, _static_script("GET", "/tokens/validate", None, f"accessToken={access}"), workdir),
-    )
-    _record(results["issue"], _wrk(stack.port, _static_script("POST", "/tokens", body, None), workdir))
-    tokens = ",".join(_lua_string(issue(stack.port)[1]) for _ in range(CONNECTIONS))
-    _record(results["refresh"], _wrk(stack.port, CHAIN.format(tokens=tokens), workdir))
+def _reference(workdir: Path) -> Path:
+    """A copy of the reference app (the shared folder may be read-only), with its packages."""
+    directory = workdir / "seed-express"
+    shutil.copytree(REFERENCE, directory)
+    if not (directory / "node_modules").is_dir():
+        npm = ["npm", "ci", "--no-audit", "--no-fund", "--silent"]
+        subprocess.run(npm, cwd=directory, check=True, capture_output=True, timeout=300)  # noqa: S603
+    return directory
 
 
-def _reference(reference: Reference, workdir: Path, results: dict[str, LoadRuns]) -> None:
-    port = reference.port
-    status, cookies = request(port, "POST", "/tokens", body=json.dumps({"id": "64c4bench"}).encode())
-    if status != 200:
-        raise RuntimeError(f"reference POST /tokens answered {status}")
-    access, refresh = cookie(cookies, "accessToken"), cookie(cookies, "refreshToken")
-    body = json.dumps({"id": "64c4bench"})
-    _record(
-        results["validate"],
-        _wrk(port, _static_script("GET", "/tokens/validate", None, f"accessToken={access}"), workdir),
-    )
-    _record(results["issue"], _wrk(port, _static_script("POST", "/tokens", body, None), workdir))
-    _record(
-        results["refresh"],
-        _wrk(port, _static_script("POST", "/tokens/refresh", None, f"refreshToken={refresh}"), workdir),
-    )
-
-
-def run(stack: StackProcess) -> list[Row]:
-    if shutil.which("wrk") is None:
-        return [Row("load", "skipped", "", [], note="wrk not installed (apt-get install -y wrk)")]
-    names = ("validate", "issue", "refresh")
-    ours = {name: LoadRuns() for name in names}
-    theirs = {name: LoadRuns() for name in names}
-    with tempfile.TemporaryDirectory() as directory:
-        workdir = Path(directory)
-        has_node = shutil.which("node") is not None and shutil.which("npm") is not None and REFERENCE.is_dir()
-        reference = Reference(workdir) if has_node else None
-        if reference is not None:
-            reference.__enter__()
-        try:
-            for _ in range(REPEATS):
-                _ours(stack, workdir, ours)
-                if reference is not None:
-                    _reference(reference, workdir, theirs)
-        finally:
-            if reference is not None:
-                reference.__exit__(None, None, None)
-    rows: list[Row] = []
-    targets = {"validate": "min:2", "issue": "min:1", "refresh": "min:1"}
-    for name in names:
-        mine, reference_runs = ours[name], theirs[name]
-        note = f"non-2xx/socket errors {mine.errors}" + (f", reference {reference_runs.errors}" if has_node else "")
-        rows.append(
-            Row(
-                "load local stack",
-                f"{name} req/s ({CONNECTIONS} conns, {SECONDS}s)",
-                "req/s",
-                mine.rps,
-                reference_runs.rps,
-                "express" if has_node else "",
-                target=targets[name] if has_node else "",
-                note=note + ("; chained" if name == "refresh" else ""),
-            )
-        )
-        rows.append(Row("load local stack", f"{name} p50", "ms", mine.p50_ms, reference_runs.p50_ms, "express"))
-        rows.append(Row("load local stack", f"{name} p99", "ms", mine.p99_ms, reference_runs.p99_ms, "express"))
-    if not has_node:
-        rows.append(Row("load reference", "skipped", "", [], note="node/npm or ../shared/reference missing"))
+def run(workdir: Path) -> list[Row]:
+    stack = [sys.executable, "-m", "infra.local", "--aws-port", "0"]
+    results: dict[tuple[str, str], list[dict[str, float]]] = {}
+    with (
+        _serving("local stack", stack, ROOT, workdir / "stack.log", rotates=True) as ours,
+        _serving("Express", ["node", "app.js"], _reference(workdir), workdir / "express.log", rotates=False) as theirs,
+    ):
+        for _ in range(REPEATS):
+            for route in ROUTES:
+                for server in (ours, theirs):
+                    results.setdefault((server.name, route), []).append(_wrk(server, route, workdir))
+    rows = []
+    for route in ROUTES:
+        mine, reference = results[ours.name, route], results[theirs.name, route]
+        p99 = f"p99 {statistics.median(_all(mine, 'p99_ms')):.1f} ms"
+        p99 += f" (Express {statistics.median(_all(reference, 'p99_ms')):.1f})"
+        failed = f"failed {sum(_all(mine, 'failed')):.0f} (Express {sum(_all(reference, 'failed')):.0f})"
+        measure = f"local stack under wrk: {route}" + (", chained rotations" if route == "refresh" else "")
+        rows.append(Row(measure, "req/s", _all(mine, "rate"), _all(reference, "rate"), "Express", f"{p99}; {failed}"))
     return rows
+
+
+def _all(runs: list[dict[str, float]], field: str) -> list[float]:
+    return [run[field] for run in runs]
