@@ -82,7 +82,9 @@ test-sam-local: env $(SAM)
 	$(if $(wildcard $(SAM_LOCAL_TOOLS)/setup),$(AS_ROOT) $(SAM_LOCAL_TOOLS)/setup)
 	SAM=$(CURDIR)/$(SAM) SAM_LOCAL=1 $(BIN)/pytest tests/sam_local
 
+# What users pay for, as one table; node runs the reference Express app beside the local stack.
 .PHONY: bench
 bench: env $(SAM)
 	command -v wrk >/dev/null || { $(AS_ROOT) apt-get update -qq && $(AS_ROOT) apt-get install -y -qq wrk; }
+	command -v node >/dev/null && command -v npm >/dev/null || { echo "make bench needs node and npm" >&2; exit 1; }
 	$(BIN)/python -m bench
