@@ -1,11 +1,10 @@
 """Cold starts: a fresh interpreter imports one function from its `sam build` artifact and answers one event.
 
-The interpreter is set up as Lambda's: no site-packages and no bytecode written (/var/task is
-read-only), the artifact first on sys.path, then boto3 and its dependencies compiled, as the
-runtime provides them. Each function starts with the artifact's .pyc and with them removed, each
-reading its key rings through boto3 and through the parameters extension (`infra.parameters_extension`,
-its local stand-in); the baseline only imports boto3 and makes one client. The functions call the
-embedded AWS endpoint. Every configuration starts once per round, so a noisy spell hits all alike.
+Set up as Lambda's: no site-packages, no bytecode written (/var/task is read-only), the artifact
+first on sys.path, then boto3 and its dependencies compiled, as the runtime provides them. Each
+function with the artifact's .pyc and without, reading its key rings through boto3 and through the
+parameters extension's local stand-in, against the embedded AWS endpoint; the baseline imports
+boto3 and makes one client. Every configuration starts once per round: a noisy spell hits all alike.
 """
 
 from __future__ import annotations

@@ -28,16 +28,14 @@ class AwsCalls:
     """The operations the clients made and the time spent in them, from botocore's event hooks."""
 
     def __init__(self, *clients: Any) -> None:
-        self.names: list[str] = []
-        self.seconds = 0.0
-        self._started = 0.0
+        self.clear()
         for client in clients:
             client.meta.events.register("provide-client-params", self._start)
             client.meta.events.register("after-call", self._end)
 
     def clear(self) -> None:
-        self.names.clear()
-        self.seconds = 0.0
+        self.names: list[str] = []
+        self.seconds = self._started = 0.0
 
     def _start(self, model: Any, **_: Any) -> None:
         self.names.append(f"{model.service_model.service_name}:{model.name}")
