@@ -33,7 +33,7 @@ $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
 env: $(VENV)/.synced
 
 run: env
-	PORT=$(PORT) $(BIN)/python -m infra.local
+	PORT=$(PORT) $(BIN)/python -m infra.local $(ARGS)
 
 lint: env
 	$(BIN)/ruff check .
@@ -75,7 +75,7 @@ AS_ROOT := $(if $(filter 0,$(shell id -u)),,sudo)
 .PHONY: sam-local test-sam-local
 
 sam-local: env $(SAM)
-	PORT=$(PORT) $(BIN)/python -m infra.sam_local --sam $(CURDIR)/$(SAM)
+	PORT=$(PORT) $(BIN)/python -m infra.sam_local --sam $(CURDIR)/$(SAM) $(ARGS)
 
 test-sam-local: env $(SAM)
 	command -v dockerd >/dev/null || $(AS_ROOT) apt-get update -qq  # setup installs docker.io

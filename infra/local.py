@@ -349,6 +349,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except LocalStackError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:  # Ctrl-C while starting: start() has stopped what it started
+        return 130
     if args.log_events:
         stack.api.listeners.append(lambda event: print(json.dumps(event), file=sys.stderr, flush=True))
     ready = f"{stack.describe()}\n(ready in {time.perf_counter() - started:.1f} s)"
