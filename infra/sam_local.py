@@ -212,7 +212,7 @@ class SamLocal:
 
 
 def resolve_layers(built_template: Path, template: Template) -> None:
-    """Resolve `Layers: !If [...]` in the built template's Globals and functions, as CloudFormation would.
+    """Resolve the Layers of the built template's Globals and functions, as CloudFormation would.
 
     `sam local` reads Layers literally and refuses a condition ("Fn::If is an Invalid Layer Arn").
     """
@@ -222,22 +222,16 @@ def resolve_layers(built_template: Path, template: Template) -> None:
         for resource in document.get("Resources", {}).values()
         if resource.get("Type") == "AWS::Serverless::Function"
     ]
-    changed = False
     for properties in [document.get("Globals", {}).get("Function", {}), *functions]:
-        layers = properties.get("Layers")
-        if not isinstance(layers, dict):
+        if "Layers" not in properties:
             continue
-        if set(layers) != {"Fn::If"}:
+        layers = template.resolve(properties.pop("Layers"))
+        if layers in ({"Ref": "AWS::NoValue"}, []):  # no layers, as CloudFormation reads either
+            continue
+        if not isinstance(layers, list) or not all(isinstance(arn, str) for arn in layers):
             raise SamLocalError(f"cannot resolve Layers {layers} for sam local")
-        condition, when_true, when_false = layers["Fn::If"]
-        chosen = when_true if template.condition(condition) else when_false
-        if chosen == {"Ref": "AWS::NoValue"}:
-            del properties["Layers"]
-        else:
-            properties["Layers"] = template.resolve(chosen)
-        changed = True
-    if changed:
-        built_template.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+        properties["Layers"] = layers
+    built_template.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
 
 
 def sam_environment() -> dict[str, str]:
