@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 from infra.serving import ServerThread, listening_socket, wait_until_answers
 
 ROOT = Path(__file__).resolve().parent.parent
-LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
+LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost"})
 MAX_BODY_BYTES = 32 * 1024 * 1024  # DynamoDB's largest request (a 16 MB batch) fits
 
 type Environ = dict[str, Any]
