@@ -17,7 +17,7 @@ from token_service.config import Settings
 from token_service.errors import DependencyUnavailable, InvalidToken, ReuseDetected, SessionUnknown
 from token_service.key_rings import KeyRing, KeyRingStore
 from token_service.sessions import ACTIVE, Outcome, Refused, Session, SessionStore, Written
-from token_service.tokens import TokenCodec, TokenUse, named_kid
+from token_service.tokens import TokenCodec, TokenUse
 
 # Control characters, and lone surrogates (JSON can carry them; UTF-8 cannot store them).
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
@@ -97,9 +97,9 @@ class LoginSessions:
         retries): that one gets the session's current refresh token, so its holder carries on.
         """
         now = self._now()
-        access_ring = self._keys.ring(self._settings.access_keys_parameter)
-        refresh_ring = self._keys.ring(self._settings.refresh_keys_parameter, named_kid(refresh_token))
-        presented = self._refresh.verify(refresh_ring, refresh_token)
+        refresh_ring_name = self._settings.refresh_keys_parameter
+        presented = self._refresh.verify(refresh_token, lambda kid: self._keys.ring(refresh_ring_name, kid))
+        access_ring, refresh_ring = self._rings()
         if presented.session_id is None:
             raise InvalidToken(TokenUse.REFRESH, "refresh token names no session")
         new_token_id = _new_id()
@@ -184,7 +184,7 @@ class SessionRevocation:
         error, but logging out everywhere needs a live session.
         """
         now = int(self._clock())
-        presented = self._refresh.verify(self._keys.ring(self._ring_name, named_kid(refresh_token)), refresh_token)
+        presented = self._refresh.verify(refresh_token, lambda kid: self._keys.ring(self._ring_name, kid))
         if presented.session_id is None:
             raise InvalidToken(TokenUse.REFRESH, "refresh token names no session")
         request_id = _new_id()

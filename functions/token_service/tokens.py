@@ -7,6 +7,7 @@ and carry a `token_use` claim that is checked, so neither can stand in for the o
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -36,17 +37,6 @@ class VerifiedToken:
     token_id: str
     expires_at: int
     session_id: str | None = None
-
-
-def named_kid(token: str) -> str | None:
-    """The kid a token's header names, to choose its ring; None for anything unreadable (verify refuses it)."""
-    if len(token) > MAX_TOKEN_LENGTH or not _COMPACT_JWS.fullmatch(token):
-        return None
-    try:
-        kid = jwt.get_unverified_header(token).get("kid")
-    except jwt.PyJWTError:
-        return None
-    return kid if isinstance(kid, str) else None
 
 
 class TokenCodec:
@@ -83,15 +73,21 @@ class TokenCodec:
         kid, secret = ring.signer(issued_at)
         return jwt.encode(claims, secret, algorithm=ALGORITHM, headers={"kid": kid})
 
-    def verify(self, ring: KeyRing, token: str) -> VerifiedToken:
+    def verify(self, token: str, ring_for: Callable[[str], KeyRing]) -> VerifiedToken:
+        """The token's claims, checked with the key its `kid` names in `ring_for(kid)`."""
         if len(token) > MAX_TOKEN_LENGTH:
             raise InvalidToken(self._use, "token is too long")
         if not _COMPACT_JWS.fullmatch(token):
             raise InvalidToken(self._use, "token is not a compact JWS in base64url")
         try:
+            # The header is read only to choose the key; jwt.decode then checks the whole token.
+            kid = jwt.get_unverified_header(token).get("kid")
+            key = ring_for(kid).verification_key(kid) if isinstance(kid, str) else None
+            if key is None:
+                raise InvalidToken(self._use, "token names no known key")
             claims = jwt.decode(
                 token,
-                self._key(ring, token),
+                key,
                 algorithms=[ALGORITHM],
                 audience=self._audience,
                 issuer=self._issuer,
@@ -101,14 +97,6 @@ class TokenCodec:
         except jwt.PyJWTError as error:
             raise InvalidToken(self._use, type(error).__name__) from error
         return self._checked(claims)
-
-    def _key(self, ring: KeyRing, token: str) -> bytes:
-        """The key the header's `kid` names; the header is read only to choose it, `jwt.decode` checks it all."""
-        kid = named_kid(token)
-        key = ring.verification_key(kid) if kid is not None else None
-        if key is None:
-            raise InvalidToken(self._use, "token names no known key")
-        return key
 
     def _checked(self, claims: dict[str, object]) -> VerifiedToken:
         user_id, token_id, session_id, expires_at = claims["id"], claims["jti"], claims.get("sid"), claims["exp"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from token_service.config import Settings
 from token_service.key_rings import KeyRingStore
-from token_service.tokens import TokenCodec, TokenUse, VerifiedToken, named_kid
+from token_service.tokens import TokenCodec, TokenUse, VerifiedToken
 
 
 class AccessValidator:
@@ -18,4 +18,4 @@ class AccessValidator:
         self._codec = TokenCodec(TokenUse.ACCESS, settings.issuer, settings.audience)
 
     def validate(self, access_token: str) -> VerifiedToken:
-        return self._codec.verify(self._keys.ring(self._ring_name, named_kid(access_token)), access_token)
+        return self._codec.verify(access_token, lambda kid: self._keys.ring(self._ring_name, kid))

@@ -11,7 +11,7 @@ from botocore.stub import Stubber
 
 from tests.conftest import REGION
 from tests.unit.conftest import TABLE_NAME, Service
-from tests.unit.http_calls import call, expected_body
+from tests.unit.http_calls import FORGED_TOKEN, call, expected_body
 from token_service import composition, messages
 from token_service.composition import Clients
 from token_service.config import Settings
@@ -73,7 +73,7 @@ def test_ssm_unreachable_is_503(settings: Settings) -> None:
     )
     validator = composition.validator(settings, Clients(ssm=unreachable))
 
-    answer = call(validate.handler, validator, "GET", "/tokens/validate", cookies=["accessToken=a.b.c"])
+    answer = call(validate.handler, validator, "GET", "/tokens/validate", cookies=[f"accessToken={FORGED_TOKEN}"])
 
     assert (answer.status, answer.body) == (503, UNAVAILABLE)
 

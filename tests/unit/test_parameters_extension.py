@@ -12,7 +12,7 @@ import pytest
 from infra.parameters_extension import ParametersExtension
 from infra.template import Template
 from tests.unit.conftest import Service
-from tests.unit.http_calls import USER_ID, call
+from tests.unit.http_calls import FORGED_TOKEN, USER_ID, call
 from token_service import composition
 from token_service.composition import Clients
 from token_service.config import Settings
@@ -62,7 +62,7 @@ def test_an_extension_failure_is_503(
         service.ssm.delete_parameter(Name=settings.access_keys_parameter)
         validator = validator_through(settings, extension.port)
 
-    answer = call(validate.handler, validator, "GET", "/tokens/validate", cookies=["accessToken=a.b.c"])
+    answer = call(validate.handler, validator, "GET", "/tokens/validate", cookies=[f"accessToken={FORGED_TOKEN}"])
 
     assert answer.status == 503
 

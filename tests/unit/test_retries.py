@@ -25,7 +25,7 @@ from infra.provision import create_key_rings, create_table
 from infra.template import Template
 from tests.conftest import REGION
 from tests.unit.conftest import STAGE, TABLE_NAME, Service, build_service
-from tests.unit.http_calls import USER_ID, Answer, call, expected_body
+from tests.unit.http_calls import FORGED_TOKEN, USER_ID, Answer, call, expected_body
 from token_service import messages
 from token_service.aws import CLIENT_CONFIG
 from token_service.config import Settings
@@ -215,7 +215,7 @@ def test_validate_with_a_hanging_ssm_ends_in_503_before_the_timeout(
     function = build_service(settings, client("ssm", silent_endpoint), service.dynamodb)
     started = time.monotonic()
 
-    event = http_api_event("GET", "/tokens/validate", cookies=["accessToken=a.b.c"])
+    event = http_api_event("GET", "/tokens/validate", cookies=[f"accessToken={FORGED_TOKEN}"])
     response = validate.handler.respond(event, function.validator, Context(4))
 
     assert (response["statusCode"], response["body"]) == (503, UNAVAILABLE)
