@@ -19,7 +19,7 @@ CHECKOV := .tools/bin/checkov
 help:
 	@echo "make run    the service on http://127.0.0.1:$(PORT) with an embedded AWS endpoint (PORT overrides)"
 	@echo "make test   lint, types, unit and integration tests"
-	@echo "make check-template   sam validate (lint and transform), checkov, and a sam build"
+	@echo "make check-template   sam validate (lint and transform), checkov, the transform under every switch, a sam build"
 
 # uv itself lives in the project so that nothing outside it has to be installed first.
 $(UV):
@@ -39,6 +39,8 @@ lint: env
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/bandit --quiet --recursive functions infra
+	@# GitHub's workflow schema ships inside check-jsonschema: no network.
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 
 typecheck: env
 	$(BIN)/mypy
@@ -55,10 +57,12 @@ $(SAM): | $(UV)
 $(CHECKOV): | $(UV)
 	$(UV) tool install --quiet checkov
 
-check-template: $(SAM) $(CHECKOV)
+check-template: env $(SAM) $(CHECKOV)
 	$(SAM) validate --lint
 	$(SAM) validate --region us-east-1
 	$(CHECKOV) --file template.yaml --framework cloudformation --skip-download --compact --quiet
+	@# sam validate transforms with the defaults only: every switch at each of its values, IAM included.
+	$(BIN)/pytest -q tests/unit/test_template_production.py
 	$(SAM) build --parameter-overrides Architecture=x86_64
 
 # `sam local start-api` (Docker) with the embedded AWS endpoint; PORT overrides 3019.

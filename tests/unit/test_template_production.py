@@ -466,3 +466,32 @@ def test_prod_keeps_its_table_and_signs_issue_requests(environment: str, authori
     chosen = overrides(environment)
     assert (chosen["Stage"], chosen["IssueAuthorization"]) == (environment, authorization)
     assert chosen["SessionsTableRetention"] == retention
+
+
+# -- CI for a fork: the same make targets as .ci/run ------------------------------------------------------
+
+
+def make_targets(commands: list[str]) -> list[str]:
+    return [target for command in commands for target in re.findall(r"^make ([\w-]+)$", command.strip(), re.MULTILINE)]
+
+
+def expanded(command: str, matrix: Mapping[str, list[str]]) -> list[str]:
+    """A step's command for every value of the one matrix variable it names, as GitHub runs it."""
+    named = re.findall(r"\$\{\{ matrix\.(\w+) \}\}", command)
+    if not named:
+        return [command]
+    (variable,) = set(named)
+    return [command.replace(f"${{{{ matrix.{variable} }}}}", value) for value in matrix[variable]]
+
+
+def test_the_github_workflow_runs_the_ci_scripts_make_targets() -> None:
+    ci_script = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "ci.yml").read_text(encoding="utf-8"))
+    commands = [
+        command
+        for job in workflow["jobs"].values()
+        for step in job["steps"]
+        if "run" in step
+        for command in expanded(step["run"], job.get("strategy", {}).get("matrix", {}))
+    ]
+    assert sorted(make_targets(commands)) == sorted(make_targets(ci_script))
