@@ -51,6 +51,8 @@ def sam_local() -> Iterator[SamLocal]:
         sam=os.environ.get("SAM", "sam"),
         wrapper=os.environ.get("SAM_LOCAL_WRAPPER") or None,
         sam_python=os.environ.get("SAM_PYTHON") or None,
+        # Where the Lambda containers do not share this machine's network (a CI runner's Docker).
+        container_aws_host=os.environ.get("SAM_LOCAL_CONTAINER_AWS_HOST") or None,
     )
     try:
         with running:
