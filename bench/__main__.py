@@ -9,7 +9,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import cold, load, package, warm
+from bench import cold, everywhere, load, package, warm
 from bench.table import Row, render
 from infra.aws_endpoint import AwsEndpoint
 from token_service.observability import logger
@@ -43,6 +43,9 @@ def main() -> int:
             rows = cold.run(build, workdir, endpoint.url)
         _progress("warm requests")
         rows += warm.run()
+        _progress("logging out everywhere")
+        with AwsEndpoint() as endpoint:
+            rows += everywhere.run(endpoint.url)
         _progress("the local stack and Express under wrk")
         rows += package_rows + load.run(workdir)
     rows.append(Row("bench run", "s", [time.perf_counter() - started]))
