@@ -64,7 +64,8 @@ class AwsEndpoint:
         """Returns once it answers; PortTakenError, or ServerStartError if the child exits first."""
         with listening_socket(self.host, self.port, "AWS endpoint (--aws-port, AWS_PORT)") as listener:
             self.port = listener.getsockname()[1]
-            self._process = subprocess.Popen(  # noqa: S603  # nosec B603 - our own interpreter and module
+            # Our own interpreter running our own module.
+            self._process = subprocess.Popen(  # noqa: S603  # nosec B603
                 [
                     sys.executable,
                     "-m",

@@ -82,7 +82,8 @@ class SamLocal:
         self.container_aws_host = container_aws_host
         self._endpoint = AwsEndpoint(
             aws_port,
-            host="0.0.0.0" if container_aws_host else HOST,  # noqa: S104  # nosec B104 - the containers' way in
+            # All interfaces only when containers reach the endpoint from outside this machine's network.
+            host="0.0.0.0" if container_aws_host else HOST,  # noqa: S104  # nosec B104
             host_names=[container_aws_host] if container_aws_host else [],
         )
         self._sam = sam

@@ -5,7 +5,9 @@ from collections.abc import Iterator
 
 import pytest
 
-REGION = "us-east-1"
+from infra.provision import REGION
+
+__all__ = ["REGION"]
 
 
 @pytest.fixture(autouse=True)
