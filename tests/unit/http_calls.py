@@ -14,7 +14,9 @@ from token_service.endpoint import Endpoint
 
 USER_ID = "64c47134ad123e335d76fff5"
 # A well-formed token naming a kid, so that checking it needs the key ring (and its signature then fails).
-FORGED_TOKEN = jwt.encode({"id": USER_ID}, "a key that is not the service's", headers={"kid": "unknown-kid"})
+FORGED_TOKEN = jwt.encode(
+    {"id": USER_ID}, "a key of 32 bytes or more, not the service's", headers={"kid": "unknown-kid"}
+)
 
 
 @dataclass(frozen=True)
