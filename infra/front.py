@@ -5,7 +5,8 @@ An ASGI application: it matches the request to a route of the template, builds t
 into HTTP (`statusCode`, `headers`, the body base64-decoded when `isBase64Encoded`, each
 `cookies` entry its own `Set-Cookie`), with API Gateway's own answers: 404 `{"message":"Not
 Found"}` for an unknown route, 500 `{"message":"Internal Server Error"}` for a handler that
-raises or answers something unusable, 413 past its payload quota.
+raises or answers something unusable, 413 past its payload quota. Besides the template's routes
+it serves one page of its own, `GET /demo` (`infra.demo`), to try the API from a browser.
 
 Invocations run one at a time, as in a Lambda execution environment (Powertools keeps the
 current invocation's state in module-level objects), and what each writes to standard output is
@@ -30,6 +31,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from infra import demo
 from infra.events import ACCOUNT_ID, http_api_event
 
 type Event = dict[str, Any]
@@ -210,6 +212,8 @@ class LocalApi:
         body: bytes = b"",
         client_ip: str = "127.0.0.1",
     ) -> Reply:
+        if (method, path) == ("GET", demo.PATH):  # local only: no route of the template
+            return Reply(200, *demo.page())
         function = self.routes.get((method, path)) or self.routes.get(("ANY", path))
         if function is None:
             return gateway_error(404, "Not Found")

@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from infra import demo
 from infra.aws_endpoint import AwsEndpoint
 from infra.events import http_api_event
 from infra.front import Event, Function, LocalApi, Reply, ReplyListener, log_to_current_stdout
@@ -206,6 +207,7 @@ class LocalStack:
                 f"token-service local stack, stage {stage}",
                 f"  HTTP API      {self.url}  (uvicorn in this process, pid {os.getpid()})",
                 *(f"    {r.method:<6} {r.path:<{width}}  {r.function} ({r.handler})" for r in routes),
+                f"  try it        {self.url}{demo.PATH}  (a page with a button per route; local only)",
                 f"  AWS endpoint  {endpoint}  (moto: DynamoDB, SSM; region {REGION}, any credentials; "
                 f"child process, pid {self._endpoint.pid})",
                 f"  sessions      {table}",

@@ -1,0 +1,42 @@
+"""The demo page the local front serves besides the template's routes (in a browser: tests/browser)."""
+
+from __future__ import annotations
+
+import pytest
+
+from infra import demo
+from infra.local import LocalStack
+from tests.integration.browser import Browser
+from tests.integration.test_openapi import documented_operations
+from token_service import messages
+
+
+def test_the_page_is_html_under_a_policy_that_runs_its_own_inline_code_only(browser: Browser) -> None:
+    answer = browser.get(demo.PATH + "?api=http://localhost:3019")
+    assert answer.status == 200
+    assert answer.headers["Content-Type"] == "text/html; charset=utf-8"
+    policy = dict(part.split(" ", 1) for part in answer.headers["Content-Security-Policy"].split("; "))
+    assert policy["default-src"] == "'none'"
+    assert policy["script-src"].startswith("'sha256-")
+    assert policy["style-src"].startswith("'sha256-")
+    assert answer.headers["X-Content-Type-Options"] == "nosniff"
+    assert b'<button id="login"' in answer.body
+
+
+def test_the_page_is_no_route_of_the_template_nor_of_the_document(stack: LocalStack) -> None:
+    routes = {(route.method, route.path) for route in stack.template.routes()} | set(documented_operations())
+    assert [path for _, path in routes if path.startswith(demo.PATH)] == []
+    assert (stack.api.routes.keys() & {("GET", demo.PATH), ("ANY", demo.PATH)}) == set()
+
+
+@pytest.mark.parametrize("method", ["POST", "HEAD", "PUT"])
+def test_the_page_answers_get_only(browser: Browser, method: str) -> None:
+    assert browser.request(method, demo.PATH).status == 404
+
+
+def test_the_root_still_answers_hello_token(browser: Browser) -> None:
+    assert browser.get("/").text == messages.HEALTH
+
+
+def test_make_run_names_the_page(stack: LocalStack) -> None:
+    assert f"  try it        {stack.url}{demo.PATH}  " in stack.describe()
