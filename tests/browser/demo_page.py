@@ -1,0 +1,144 @@
+"""The demo page in headless Chromium: its tabs, its answers, and what the browser holds and sends."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from playwright.sync_api import BrowserContext, ConsoleMessage, Cookie, Locator, Page, Route, expect
+
+from infra import demo
+from infra.front import Event
+from infra.local import LocalStack
+
+
+@contextlib.contextmanager
+def local_stack(parameters: dict[str, str]) -> Iterator[LocalStack]:
+    """A local stack with these template parameters, none of the shell's AWS settings reaching it."""
+    with pytest.MonkeyPatch.context() as environment:
+        for name in [name for name in os.environ if name.startswith("AWS_")]:
+            environment.delenv(name)
+        with LocalStack(port=0, aws_port=0, parameters=parameters) as stack:
+            yield stack
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def on_host(stack: LocalStack, host: str) -> str:
+    """The stack's base URL under another name for its loopback address (`localhost`: another site)."""
+    return f"http://{host}:{stack.api.port}"
+
+
+def serve_demo_page(context: BrowserContext, origin: str) -> None:
+    """The browser gets the front's demo page, headers included, at `origin`/demo: the page on another origin."""
+    headers, body = demo.page()
+    context.route(f"{origin}{demo.PATH}*", lambda route: route.fulfill(status=200, headers=dict(headers), body=body))
+
+
+@dataclass(frozen=True)
+class Shown:
+    """One answer as the page shows it."""
+
+    request: str
+    status: str
+    message: str
+
+
+class DemoPage:
+    """The demo page in a tab: press its buttons, read the answers it shows."""
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+        self.console_errors: list[str] = []  # a Content-Security-Policy violation among them
+        page.on("console", self._keep_error)
+
+    def _keep_error(self, message: ConsoleMessage) -> None:
+        if message.type == "error":
+            self.console_errors.append(message.text)
+
+    @classmethod
+    def open(cls, context: BrowserContext, url: str) -> DemoPage:
+        tab = cls(context.new_page())
+        tab.page.goto(url)
+        return tab
+
+    def start(self, button: str) -> int:
+        """Click without waiting for the answer; returns how many answers were shown before."""
+        shown = self.answers.count()
+        self.page.click(f"#{button}")
+        return shown
+
+    def answer(self, shown_before: int) -> Shown:
+        """The next answer after `shown_before`, once it shows."""
+        expect(self.answers).to_have_count(shown_before + 1)
+        newest = self.answers.first
+        return Shown(*(newest.locator(f".{part}").inner_text() for part in ("request", "status", "message")))
+
+    def press(self, button: str) -> Shown:
+        return self.answer(self.start(button))
+
+    @property
+    def answers(self) -> Locator:
+        return self.page.locator("#answers li")
+
+    def document_cookie(self) -> str:
+        cookie: str = self.page.evaluate("document.cookie")
+        return cookie
+
+
+def logged_in(context: BrowserContext, base_url: str, user_id: str | None = None) -> DemoPage:
+    """The demo page at `base_url`, logged in as `user_id` (by default the page's own, USER_ID)."""
+    page = DemoPage.open(context, f"{base_url}{demo.PATH}")
+    if user_id is not None:
+        page.page.fill("#user-id", user_id)
+    assert page.press("login").status == "200"
+    return page
+
+
+def cookies_by_name(context: BrowserContext, url: str | None = None) -> dict[str, Cookie]:
+    """The browser's cookies (those it would send to `url`, if given) by name."""
+    return {cookie.get("name", ""): cookie for cookie in context.cookies(url or [])}
+
+
+def cookie_names(event: Event) -> list[str]:
+    """The names of the cookies a request carried, as the handler got them."""
+    return sorted(cookie.split("=", 1)[0] for cookie in event.get("cookies", []))
+
+
+def events_of(events: list[Event], route_key: str) -> list[Event]:
+    return [event for event in events if event["routeKey"] == route_key]
+
+
+def refresh_at_once(context: BrowserContext, tabs: list[DemoPage]) -> list[Shown]:
+    """Every tab presses Refresh; the requests are held until all are sent, then released together.
+
+    The browser reads its cookie jar for a request when it is released, so every tab presents the
+    refresh token the jar held before any answer arrived, as tabs racing each other do.
+    """
+    held: list[Route] = []
+
+    def hold(route: Route) -> None:  # a Python function: Playwright cannot take a builtin's bound method
+        held.append(route)
+
+    context.route("**/tokens/refresh", hold)
+    try:
+        shown_before = [tab.start("refresh") for tab in tabs]
+        deadline = time.monotonic() + 10
+        while len(held) < len(tabs) and time.monotonic() < deadline:
+            tabs[0].page.wait_for_timeout(10)  # lets Playwright hand the intercepted requests over
+        assert len(held) == len(tabs)
+        for route in held:
+            route.continue_()
+        return [tab.answer(before) for tab, before in zip(tabs, shown_before, strict=True)]
+    finally:
+        context.unroute("**/tokens/refresh")
