@@ -63,8 +63,9 @@ check-template: env $(SAM) $(CHECKOV)
 	$(SAM) validate --lint
 	$(SAM) validate --region us-east-1
 	$(CHECKOV) --file template.yaml --framework cloudformation --skip-download --compact --quiet
-	@# sam validate transforms with the defaults only: every switch at each of its values, IAM included.
-	$(BIN)/pytest -q tests/unit/test_template_production.py
+	@# sam validate transforms with the defaults only: every switch at each of its values, IAM included,
+	@# and the browser layouts (custom domain, base path, shared cookie domain, CORS) set and unset.
+	$(BIN)/pytest -q tests/unit/test_template_production.py tests/unit/test_browser_layouts.py
 	$(SAM) build --parameter-overrides Architecture=x86_64
 
 # `sam local start-api` (Docker) with the embedded AWS endpoint; PORT overrides 3019.

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from infra import demo
+from infra.cors import Cors
 from infra.events import ACCOUNT_ID, http_api_event
 
 type Event = dict[str, Any]
@@ -182,10 +183,16 @@ class LocalApi:
     """Routing and the event/response translation: `respond` is one exchange, the instance an ASGI application."""
 
     def __init__(
-        self, routes: Mapping[tuple[str, str], Function], *, port: int = 0, on_reply: ReplyListener | None = None
+        self,
+        routes: Mapping[tuple[str, str], Function],
+        *,
+        port: int = 0,
+        on_reply: ReplyListener | None = None,
+        cors: Cors | None = None,
     ) -> None:
         self.routes = dict(routes)
         self.port = port
+        self.cors = cors
         self.listeners: list[Callable[[Event], None]] = []  # each hears every event before its handler
         self._on_reply = on_reply
         self._invocation = threading.Lock()
@@ -214,10 +221,28 @@ class LocalApi:
     ) -> Reply:
         if (method, path) == ("GET", demo.PATH):  # local only: no route of the template
             return Reply(200, *demo.page())
+        lowered, cookies = request_headers(headers, client_ip, self.port)
+        origin = lowered.get("origin")
+        if self.cors is not None and method == "OPTIONS" and origin and "access-control-request-method" in lowered:
+            return Reply(204, self.cors.preflight(origin), b"")
+        reply = self._routed(method, path, lowered, cookies, query=query, body=body, client_ip=client_ip)
+        grant = self.cors.grant(origin) if self.cors is not None else ()
+        return dataclasses.replace(reply, headers=(*reply.headers, *grant))
+
+    def _routed(
+        self,
+        method: str,
+        path: str,
+        lowered: dict[str, str],
+        cookies: list[str],
+        *,
+        query: str,
+        body: bytes,
+        client_ip: str,
+    ) -> Reply:
         function = self.routes.get((method, path)) or self.routes.get(("ANY", path))
         if function is None:
             return gateway_error(404, "Not Found")
-        lowered, cookies = request_headers(headers, client_ip, self.port)
         event = http_api_event(
             method, path, body=body or None, headers=lowered, cookies=cookies, query=query, source_ip=client_ip
         )

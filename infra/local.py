@@ -34,6 +34,7 @@ from typing import Any
 
 from infra import demo
 from infra.aws_endpoint import AwsEndpoint
+from infra.cors import Cors
 from infra.events import http_api_event
 from infra.front import Event, Function, LocalApi, Reply, ReplyListener, log_to_current_stdout
 from infra.provision import DUMMY_CREDENTIALS, REGION, SESSIONS_TABLE, local_client, provision
@@ -134,7 +135,8 @@ class LocalStack:
         with cold_start_imports(self.template):
             routes = api_routes(self.template, self._root)
             log_to_current_stdout()
-            self._api = LocalApi(routes, port=listener.getsockname()[1], on_reply=self._on_reply)
+            port = listener.getsockname()[1]
+            self._api = LocalApi(routes, port=port, on_reply=self._on_reply, cors=Cors.of(self.template))
             warm_up(self._api)
         self._front = ServerThread(self._api, listener.dup(), "local-http-api")
         self._front.start()

@@ -122,11 +122,11 @@ class Template:
     def _decide(self, value: Any) -> Any:
         """What the translator leaves to CloudFormation: conditions, and Fn::Sub's own variables."""
         if isinstance(value, list):
-            return [self._decide(item) for item in value]
+            return [decided for item in value if (decided := self._decide(item)) != _NO_VALUE]
         if not isinstance(value, dict):
             return value
         if len(value) != 1:
-            return {key: self._decide(item) for key, item in value.items()}
+            return {key: decided for key, item in value.items() if (decided := self._decide(item)) != _NO_VALUE}
         ((function, argument),) = value.items()
         if function == "Fn::If":  # only the chosen branch is decided, as CloudFormation does
             condition, when_true, when_false = argument
@@ -147,8 +147,11 @@ def _substituted(argument: str | list[Any]) -> Any:
     return {"Fn::Sub": text} if "${" in text else text
 
 
+# What CloudFormation leaves out of the property or list that holds it.
+_NO_VALUE = {"Ref": "AWS::NoValue"}
 _DECIDED_ON_DECIDED_ARGUMENTS: dict[str, Callable[[Any], Any]] = {
     "Fn::Equals": lambda argument: str(argument[0]) == str(argument[1]),
+    "Fn::Split": lambda argument: str(argument[1]).split(str(argument[0])),
     "Fn::Not": lambda argument: not argument[0],
     "Fn::Sub": _substituted,
 }

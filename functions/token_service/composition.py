@@ -67,7 +67,7 @@ def session_routes(
     rings = [settings.access_keys_parameter, settings.refresh_keys_parameter]
     keys = _key_rings(settings, rings, clients, clock)
     sessions = LoginSessions(settings, keys, _session_store(settings, clients), clock)
-    return SessionRoutes(sessions, CookiePolicy(secure=settings.cookie_secure))
+    return SessionRoutes(sessions, cookie_policy(settings))
 
 
 def revoke_route(
@@ -77,7 +77,11 @@ def revoke_route(
 
     keys = _key_rings(settings, [settings.refresh_keys_parameter], clients, clock)
     revocation = SessionRevocation(settings, keys, _session_store(settings, clients), clock)
-    return RevokeRoute(revocation, CookiePolicy(secure=settings.cookie_secure))
+    return RevokeRoute(revocation, cookie_policy(settings))
+
+
+def cookie_policy(settings: Settings) -> CookiePolicy:
+    return CookiePolicy(settings.cookie_secure, settings.cookie_path_prefix, settings.cookie_domain)
 
 
 def _key_rings(settings: Settings, names: Sequence[str], clients: Clients, clock: Callable[[], float]) -> KeyRingStore:

@@ -7,9 +7,14 @@ place that reads them.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
+
+# What template.yaml's BasePath and DomainName parameters allow, as the functions receive them.
+_COOKIE_PATH_PREFIX = re.compile(r"(/[A-Za-z0-9._~-]+)+")
+_DOMAIN = re.compile(r"([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
 
 
 class ConfigurationError(RuntimeError):
@@ -28,6 +33,10 @@ class Settings:
     cookie_secure: bool
     keys_max_age: int
     refresh_grace_seconds: int
+    # The API mapping's base path on a custom domain ("" or "/auth"), which the cookies' paths follow.
+    cookie_path_prefix: str = ""
+    # The parent domain the cookies are shared with; None: host-only cookies.
+    cookie_domain: str | None = None
     # The Parameters and Secrets Lambda Extension's port where the function has the extension.
     parameters_extension_port: int | None = None
     # Lambda's own credential; the extension requires it on every call. Never printed.
@@ -44,6 +53,8 @@ class Settings:
             refresh_keys_parameter=_text(environ, "REFRESH_KEYS_PARAMETER"),
             sessions_table=_text(environ, "SESSIONS_TABLE"),
             cookie_secure=_flag(environ, "COOKIE_SECURE"),
+            cookie_path_prefix=_optional(environ, "COOKIE_PATH_PREFIX", _COOKIE_PATH_PREFIX) or "",
+            cookie_domain=_optional(environ, "COOKIE_DOMAIN", _DOMAIN),
             keys_max_age=_number(environ, "KEYS_MAX_AGE"),
             refresh_grace_seconds=_number(environ, "REFRESH_GRACE_SECONDS", minimum=0),
             parameters_extension_port=_optional_port(environ, "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT"),
@@ -69,6 +80,15 @@ def _number(environ: Mapping[str, str], name: str, minimum: int = 1, maximum: in
         allowed = f"from {minimum} to {maximum}" if maximum is not None else f"of at least {minimum}"
         raise ConfigurationError(f"environment variable {name} must be a whole number {allowed}")
     return int(raw)
+
+
+def _optional(environ: Mapping[str, str], name: str, pattern: re.Pattern[str]) -> str | None:
+    value = environ.get(name, "").strip()
+    if not value:
+        return None
+    if not pattern.fullmatch(value):
+        raise ConfigurationError(f"environment variable {name} is malformed")
+    return value
 
 
 def _optional_port(environ: Mapping[str, str], name: str) -> int | None:

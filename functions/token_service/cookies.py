@@ -21,9 +21,6 @@ if TYPE_CHECKING:
 
 ACCESS_COOKIE = "accessToken"
 REFRESH_COOKIE = "refreshToken"
-ACCESS_COOKIE_PATH = "/"
-# The refresh token only ever travels to the token routes.
-REFRESH_COOKIE_PATH = "/tokens"
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,28 +28,32 @@ class CookiePolicy:
     """Credential cookies are never readable by scripts and never sent cross-site.
 
     `secure` is False only where the template's `CookieSecure` says so: plain-http local runs.
+    The access cookie goes to the whole API, the refresh cookie only to its token routes; both
+    paths start with the API mapping's base path (`path_prefix`), which Lambda's events omit.
+    `domain` shares them with a parent domain's subdomains; None keeps them host-only.
     """
 
     secure: bool
+    path_prefix: str = ""
+    domain: str | None = None
 
     def pair(self, tokens: TokenPair) -> list[str]:
         return [
-            self._cookie(ACCESS_COOKIE, tokens.access_token, ACCESS_COOKIE_PATH, tokens.access_max_age),
-            self._cookie(REFRESH_COOKIE, tokens.refresh_token, REFRESH_COOKIE_PATH, tokens.refresh_max_age),
+            self._cookie(ACCESS_COOKIE, tokens.access_token, tokens.access_max_age),
+            self._cookie(REFRESH_COOKIE, tokens.refresh_token, tokens.refresh_max_age),
         ]
 
     def cleared(self) -> list[str]:
         """Both credential cookies emptied and expired, with the Path and flags they were set with."""
-        return [
-            self._cookie(ACCESS_COOKIE, "", ACCESS_COOKIE_PATH, 0),
-            self._cookie(REFRESH_COOKIE, "", REFRESH_COOKIE_PATH, 0),
-        ]
+        return [self._cookie(ACCESS_COOKIE, "", 0), self._cookie(REFRESH_COOKIE, "", 0)]
 
-    def _cookie(self, name: str, value: str, path: str, max_age: int) -> str:
+    def _cookie(self, name: str, value: str, max_age: int) -> str:
+        path = f"{self.path_prefix}/tokens" if name == REFRESH_COOKIE else self.path_prefix or "/"
         cookie = Cookie(
             name=name,
             value=value,
             path=path,
+            domain=self.domain or "",
             max_age=max_age,
             secure=self.secure,
             http_only=True,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
@@ -20,6 +21,17 @@ if TYPE_CHECKING:
 _OUTER_AWS_SETTINGS = ("AWS_ENDPOINT_URL", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "AWS_PROFILE", "AWS_DEFAULT_PROFILE")
 
 
+def _unused_port() -> int:
+    with socket.create_server(("127.0.0.1", 0)) as probe:
+        port: int = probe.getsockname()[1]
+        return port
+
+
+# A same-site origin the session's stack lets call it with credentials (AllowedOrigins): a page
+# served on this port of localhost may; any other origin may not.
+ALLOWED_ORIGIN = f"http://localhost:{_unused_port()}"
+
+
 @pytest.fixture(scope="session")
 def stack() -> Iterator[LocalStack]:
     saved = dict(os.environ)
@@ -28,7 +40,7 @@ def stack() -> Iterator[LocalStack]:
             del os.environ[name]
     os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION=REGION)
     try:
-        with LocalStack(port=0, aws_port=0) as running:
+        with LocalStack(port=0, aws_port=0, parameters={"AllowedOrigins": ALLOWED_ORIGIN}) as running:
             yield running
     finally:
         os.environ.clear()

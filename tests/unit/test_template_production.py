@@ -237,8 +237,8 @@ def test_every_alarm_notifies_the_topic_exactly_when_one_is_given(switches: Swit
     }
     for alarm in alarms.values():
         properties = resolved(switches, alarm["Properties"])
-        expected: object = [TOPIC] if switches.topic else NO_VALUE
-        assert (properties["AlarmActions"], properties["OKActions"]) == (expected, expected)
+        expected = [TOPIC] if switches.topic else None  # without a topic, CloudFormation leaves them out
+        assert (properties.get("AlarmActions"), properties.get("OKActions")) == (expected, expected)
 
 
 @combinations
@@ -360,7 +360,7 @@ def test_throttling_is_described_as_per_route(parameter: str) -> None:
 )
 def test_tracing_without_the_powertools_layer_is_refused(tracing: str, powertools: str, accepted: bool) -> None:
     chosen = Template.load(parameters={"Tracing": tracing, "PowertoolsLayerArn": powertools})
-    (rule,) = document()["Rules"].values()
+    rule = document()["Rules"]["TracingNeedsThePowertoolsLayer"]
     applies = chosen.resolve(rule["RuleCondition"])
     assert (not applies or all(chosen.resolve(a["Assert"]) for a in rule["Assertions"])) is accepted
 
