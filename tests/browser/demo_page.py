@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -13,8 +12,9 @@ import pytest
 from playwright.sync_api import BrowserContext, ConsoleMessage, Cookie, Locator, Page, Route, expect
 
 from infra import demo
-from infra.front import Event
+from infra.front import Event, LocalApi
 from infra.local import LocalStack
+from infra.serving import ServerThread, listening_socket
 
 
 @contextlib.contextmanager
@@ -27,22 +27,25 @@ def local_stack(parameters: dict[str, str]) -> Iterator[LocalStack]:
             yield stack
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 def on_host(stack: LocalStack, host: str) -> str:
     """The stack's base URL under another name for its loopback address (`localhost`: another site)."""
     return f"http://{host}:{stack.api.port}"
 
 
-def serve_demo_page(context: BrowserContext, origin: str) -> None:
-    """The browser gets the front's demo page, headers included, at `origin`/demo: the page on another origin."""
-    headers, body = demo.page()
-    context.route(f"{origin}{demo.PATH}*", lambda route: route.fulfill(status=200, headers=dict(headers), body=body))
+@contextlib.contextmanager
+def page_on_another_port() -> Iterator[str]:
+    """The demo page alone, served on another port of loopback as an app's own server; yields its origin.
+
+    A front with no route of the template: the page at `http://localhost:PORT/demo`, on the API's
+    site (ports do not count) but another origin.
+    """
+    with listening_socket("127.0.0.1", 0, "the demo page on another port") as listener:
+        server = ServerThread(LocalApi({}), listener.dup(), "demo-page")
+        server.start()
+        try:
+            yield f"http://localhost:{listener.getsockname()[1]}"
+        finally:
+            server.stop()
 
 
 @dataclass(frozen=True)

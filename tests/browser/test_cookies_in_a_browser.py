@@ -15,38 +15,33 @@ from playwright.sync_api import Browser, BrowserContext
 
 from infra import demo
 from infra.local import LocalStack
-from infra.template import Template
 from tests.browser.demo_page import (
     DemoPage,
     cookie_names,
     cookies_by_name,
     events_of,
-    free_port,
     local_stack,
     logged_in,
     on_host,
+    page_on_another_port,
     refresh_at_once,
-    serve_demo_page,
 )
 from tests.integration.browser import USER_ID
 from token_service import messages
 
 ACCESS_TTL_SECONDS = 30
-CORS_PARAMETER = "AllowedOrigins"
-HAS_CORS_PARAMETER = CORS_PARAMETER in Template.load().parameters
 
 
 @pytest.fixture(scope="module")
-def allowed_origin() -> str:
-    """A page origin on the API's site (`localhost`, another port) that the stack allows."""
-    return f"http://localhost:{free_port()}"
+def allowed_origin() -> Iterator[str]:
+    """The origin of a page on the API's site (`localhost`, another port) that the stack allows."""
+    with page_on_another_port() as origin:
+        yield origin
 
 
 @pytest.fixture(scope="module")
 def stack(chromium: Browser, allowed_origin: str) -> Iterator[LocalStack]:
-    parameters = {"AccessTokenTtlSeconds": str(ACCESS_TTL_SECONDS)}
-    if HAS_CORS_PARAMETER:
-        parameters[CORS_PARAMETER] = allowed_origin
+    parameters = {"AccessTokenTtlSeconds": str(ACCESS_TTL_SECONDS), "AllowedOrigins": allowed_origin}
     with local_stack(parameters) as running:
         yield running
 
@@ -128,11 +123,9 @@ def test_a_page_on_another_site_sends_no_cookies_and_reads_no_answer(
     assert own.press("validate").status == "200"  # the cookies were there, and stayed home
 
 
-@pytest.mark.skipif(not HAS_CORS_PARAMETER, reason=f"template.yaml has no {CORS_PARAMETER} parameter yet")
 def test_an_allowed_origin_logs_in_validates_and_refreshes_with_credentials(
     context: BrowserContext, api: str, stack: LocalStack, allowed_origin: str
 ) -> None:
-    serve_demo_page(context, allowed_origin)
     page = DemoPage.open(context, f"{allowed_origin}{demo.PATH}?api={api}")
     with stack.captured_events() as events:
         for button, message in [
