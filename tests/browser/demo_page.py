@@ -122,12 +122,15 @@ def events_of(events: list[Event], route_key: str) -> list[Event]:
     return [event for event in events if event["routeKey"] == route_key]
 
 
-def refresh_at_once(context: BrowserContext, tabs: list[DemoPage]) -> list[Shown]:
-    """Every tab presses Refresh; the requests are held until all are sent, then released together.
+def two_tabs_refresh_at_once(context: BrowserContext, stack: LocalStack) -> tuple[DemoPage, list[Shown]]:
+    """Log in in one tab, open the page in a second, and press Refresh in both at once.
 
-    The browser reads its cookie jar for a request when it is released, so every tab presents the
-    refresh token the jar held before any answer arrived, as tabs racing each other do.
+    Their requests are held until both are sent, then released together: the browser reads its
+    cookie jar for a request when it is released, so both present the refresh token the jar held
+    before any answer arrived, as racing tabs do. Returns the first tab and both answers.
     """
+    api = on_host(stack, "localhost")
+    tabs = [logged_in(context, api), DemoPage.open(context, f"{api}{demo.PATH}")]
     held: list[Route] = []
 
     def hold(route: Route) -> None:  # a Python function: Playwright cannot take a builtin's bound method
@@ -135,13 +138,17 @@ def refresh_at_once(context: BrowserContext, tabs: list[DemoPage]) -> list[Shown
 
     context.route("**/tokens/refresh", hold)
     try:
-        shown_before = [tab.start("refresh") for tab in tabs]
-        deadline = time.monotonic() + 10
-        while len(held) < len(tabs) and time.monotonic() < deadline:
-            tabs[0].page.wait_for_timeout(10)  # lets Playwright hand the intercepted requests over
-        assert len(held) == len(tabs)
-        for route in held:
-            route.continue_()
-        return [tab.answer(before) for tab, before in zip(tabs, shown_before, strict=True)]
+        with stack.captured_events() as events:
+            shown_before = [tab.start("refresh") for tab in tabs]
+            deadline = time.monotonic() + 10
+            while len(held) < len(tabs) and time.monotonic() < deadline:
+                tabs[0].page.wait_for_timeout(10)  # lets Playwright hand the intercepted requests over
+            assert len(held) == len(tabs)
+            for route in held:
+                route.continue_()
+            answers = [tab.answer(before) for tab, before in zip(tabs, shown_before, strict=True)]
     finally:
         context.unroute("**/tokens/refresh")
+    first, second = (event["cookies"] for event in events_of(events, "POST /tokens/refresh"))
+    assert first == second  # the same refresh token, twice
+    return tabs[0], answers

@@ -24,7 +24,7 @@ from tests.browser.demo_page import (
     logged_in,
     on_host,
     page_on_another_port,
-    refresh_at_once,
+    two_tabs_refresh_at_once,
 )
 from tests.integration.browser import USER_ID
 from token_service import messages
@@ -164,15 +164,8 @@ def test_log_out_everywhere_ends_the_other_browsers_session(chromium: Browser, a
         assert (refused.status, refused.message) == ("419", messages.REFRESH_SESSION_UNKNOWN)
 
 
-def test_two_tabs_racing_a_refresh_without_grace_revoke_the_session(
-    context: BrowserContext, api: str, stack: LocalStack
-) -> None:
-    first = logged_in(context, api)
-    second = DemoPage.open(context, f"{api}{demo.PATH}")
-    with stack.captured_events() as events:
-        answers = refresh_at_once(context, [first, second])
-    presented = [event["cookies"] for event in events_of(events, "POST /tokens/refresh")]
-    assert len(presented) == 2 and presented[0] == presented[1]  # the same refresh token, twice
+def test_two_tabs_racing_a_refresh_without_grace_revoke_the_session(context: BrowserContext, stack: LocalStack) -> None:
+    first, answers = two_tabs_refresh_at_once(context, stack)
     assert sorted((shown.status, shown.message) for shown in answers) == [
         ("200", messages.REFRESHED),
         ("419", messages.REFRESH_SESSION_UNKNOWN),

@@ -7,9 +7,8 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, BrowserContext
 
-from infra import demo
 from infra.local import LocalStack
-from tests.browser.demo_page import DemoPage, local_stack, logged_in, on_host, refresh_at_once
+from tests.browser.demo_page import local_stack, two_tabs_refresh_at_once
 from token_service import messages
 
 
@@ -20,10 +19,7 @@ def stack(chromium: Browser) -> Iterator[LocalStack]:
 
 
 def test_two_tabs_racing_a_refresh_within_the_grace_both_carry_on(context: BrowserContext, stack: LocalStack) -> None:
-    api = on_host(stack, "localhost")
-    first = logged_in(context, api)
-    second = DemoPage.open(context, f"{api}{demo.PATH}")
-    answers = refresh_at_once(context, [first, second])
+    first, answers = two_tabs_refresh_at_once(context, stack)
     assert [(shown.status, shown.message) for shown in answers] == [("200", messages.REFRESHED)] * 2
     assert first.press("refresh").status == "200"
-    assert second.press("validate").status == "200"
+    assert first.press("validate").status == "200"
