@@ -1,10 +1,7 @@
 """uvicorn with httptools, as both halves of the local stack serve, on sockets bound beforehand.
 
-llhttp (under httptools) holds HTTP/1.1 framing to the letter (one valid Content-Length,
-`chunked` alone and last, hexadecimal chunk sizes, HTTP/1.0 or 1.1, no control characters in a
-header) and uvicorn answers anything else with its 400. llhttp bounds no length, though:
-httptools joins a header's pieces, uvicorn the target and every trailer, as long as a client
-sends them; `BoundedHttpToolsProtocol` closes a connection past MAX_HEAD_BYTES.
+llhttp (under httptools) holds HTTP/1.1 framing to the letter, and uvicorn answers anything else
+with its 400; but nothing bounds a head's length, so `BoundedHttpToolsProtocol` does.
 """
 
 from __future__ import annotations
@@ -14,7 +11,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Self
 
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -36,11 +33,8 @@ class HeadTooLargeError(ValueError):
 
 
 class BoundedHttpToolsProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol, counting every byte of a request that is not body.
-
-    Counted as bytes arrive, so a head or trailer that never ends is cut off instead of buffered;
-    and measured whole when the headers complete, so a head that came in one read never reaches
-    the application.
+    """Counts a request's non-body bytes as they arrive (a head that never ends is cut off), and
+    measures the head whole once complete (one that came in one read never reaches the application).
     """
 
     _overhead = 0
@@ -96,6 +90,22 @@ def wait_until_answers(port: int, exit_code: Callable[[], int | None], what: str
         finally:
             connection.close()
     raise ServerStartError(f"{what} did not answer in {seconds:.0f} s")
+
+
+class Service:
+    """Something started and stopped, also as a `with` block."""
+
+    def start(self) -> Self:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
 
 
 class ServerThread:
