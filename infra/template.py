@@ -1,13 +1,12 @@
 """`template.yaml` read as data: the one source of routes, the table and the functions' environment.
 
-The local stack and the tests take everything from here, so nothing copies the template.
-Ref and Fn::Sub are resolved by aws-sam-translator's resolver against the parameters, the
-pseudo parameters and the names the caller gives resources; the conditions (Fn::If, Fn::Equals,
-Fn::Not) are decided here. Fn::GetAtt has no value before deployment and stays as written.
+Ref and Fn::Sub go through aws-sam-translator's resolver; the conditions are decided here.
+Fn::GetAtt has no value before deployment and stays as written.
 """
 
 from __future__ import annotations
 
+import argparse
 import copy
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -56,7 +55,6 @@ class Template:
         document: Mapping[str, Any],
         parameters: Mapping[str, str] | None = None,
         resource_names: Mapping[str, str] | None = None,
-        region: str = "us-east-1",
     ) -> None:
         self.document = document
         declared = document.get("Parameters", {})
@@ -65,7 +63,7 @@ class Template:
         if unknown:
             raise KeyError(f"template has no parameters {sorted(unknown)}")
         self.parameters.update(parameters or {})
-        pseudo = {"AWS::Region": region, "AWS::AccountId": "123456789012", "AWS::Partition": "aws"}
+        pseudo = {"AWS::Region": "us-east-1", "AWS::AccountId": "123456789012", "AWS::Partition": "aws"}
         self._resolver = IntrinsicsResolver({**pseudo, **(resource_names or {}), **self.parameters})
 
     @classmethod
@@ -103,7 +101,7 @@ class Template:
 
     def function_environment(self, function: str) -> dict[str, str]:
         """Globals' variables overlaid with the function's own, resolved."""
-        variables = dict(self._globals().get("Environment", {}).get("Variables", {}))
+        variables = dict(self.function_globals.get("Environment", {}).get("Variables", {}))
         own = self.resources[function]["Properties"].get("Environment", {}).get("Variables", {})
         variables.update(own)
         environment = {name: self.resolve(value) for name, value in variables.items()}
@@ -135,9 +133,18 @@ class Template:
         decide = _DECIDED_ON_DECIDED_ARGUMENTS.get(function)
         return decide(argument) if decide else {function: argument}
 
-    def _globals(self) -> Mapping[str, Any]:
+    @property
+    def function_globals(self) -> Mapping[str, Any]:
         function_globals: Mapping[str, Any] = self.document.get("Globals", {}).get("Function", {})
         return function_globals
+
+
+def parameter_argument(text: str) -> tuple[str, str]:
+    """`--parameter NAME=VALUE`, as the commands take a template parameter."""
+    name, equals, value = text.partition("=")
+    if not equals or not name:
+        raise argparse.ArgumentTypeError(f"{text!r} is not NAME=VALUE")
+    return name, value
 
 
 def _substituted(argument: str | list[Any]) -> Any:
