@@ -2,16 +2,12 @@
 
     python -m infra.aws_endpoint --listener-fd N [--host-name NAME ...]   (started by `AwsEndpoint`)
 
-moto's WSGI application runs on one worker thread (a2wsgi), so each AWS request is applied whole,
-one at a time, as DynamoDB applies a conditional write, however many clients call at once; in
-its own process it runs beside the front instead of taking turns with it under one GIL. uvicorn
-serves it as it serves the front (`infra.serving`); waitress, the usual WSGI server, buffers
-chunk-size lines and trailers without a bound.
-
-The endpoint holds both key rings and the sessions table, so it answers programs on this machine
-only: a browser marks every cross-origin request with `Origin`, and those are refused with no
-CORS headers (moto's own are removed from every answer); so is a `Host` that is not a loopback
-name (a page's own name pointed at 127.0.0.1: DNS rebinding).
+moto runs on one worker thread (a2wsgi), so each AWS request is applied whole, one at a time, as
+DynamoDB applies a conditional write; its own process keeps it off the front's GIL. uvicorn
+serves it because waitress buffers chunk-size lines and trailers without a bound. It holds the
+key rings and the sessions table, so it answers programs on this machine only: requests with
+`Origin` (web pages) or a non-loopback `Host` (DNS rebinding) are refused, and no CORS header
+goes out.
 """
 
 from __future__ import annotations
@@ -24,10 +20,10 @@ import subprocess  # nosec B404
 import sys
 from collections.abc import Callable, Collection, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 from urllib.parse import urlsplit
 
-from infra.serving import ServerThread, listening_socket, wait_until_answers
+from infra.serving import ServerThread, Service, listening_socket, wait_until_answers
 
 ROOT = Path(__file__).resolve().parent.parent
 LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost"})
@@ -38,7 +34,7 @@ type StartResponse = Callable[..., Callable[[bytes], object]]
 type WsgiApplication = Callable[[Environ, StartResponse], Iterable[bytes]]
 
 
-class AwsEndpoint:
+class AwsEndpoint(Service):
     """moto on `host:port` (0: a free port) from `start` until `stop`, in a child process.
 
     `host` 0.0.0.0 opens it to containers that do not share this machine's network; they reach
@@ -53,14 +49,13 @@ class AwsEndpoint:
 
     @property
     def url(self) -> str:
-        """The endpoint as this machine reaches it."""
         return f"http://127.0.0.1:{self.port}"
 
     @property
     def pid(self) -> int | None:
         return self._process.pid if self._process is not None else None
 
-    def start(self) -> AwsEndpoint:
+    def start(self) -> Self:
         """Returns once it answers; PortTakenError, or ServerStartError if the child exits first."""
         with listening_socket(self.host, self.port, "AWS endpoint (--aws-port, AWS_PORT)") as listener:
             self.port = listener.getsockname()[1]
@@ -101,11 +96,9 @@ class AwsEndpoint:
             process.kill()
             process.wait()
 
-    def __enter__(self) -> AwsEndpoint:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
+    def failure(self) -> str | None:
+        code = self.exit_code()
+        return None if code is None else f"the AWS endpoint (moto, pid {self.pid}) exited with code {code}"
 
 
 def same_machine_only(application: WsgiApplication, host_names: Collection[str] = ()) -> WsgiApplication:
