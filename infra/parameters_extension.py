@@ -1,9 +1,7 @@
-"""A local stand-in for the AWS Parameters and Secrets Lambda Extension, answering from an SSM endpoint.
+"""A local stand-in for the AWS Parameters and Secrets Lambda Extension, answering from an SSM client.
 
-On Lambda the extension serves `GET /systemsmanager/parameters/get?name=…&withDecryption=true`
-on localhost:2773 to callers that present the function's session token in
-`X-Aws-Parameters-Secrets-Token`. This serves the same request from any SSM client (moto
-locally), so the functions' SDK-free path runs here exactly as it would on Lambda.
+It serves the extension's `GET /systemsmanager/parameters/get` to callers presenting the session
+token, so the functions' SDK-free path runs locally as it would on Lambda.
 """
 
 from __future__ import annotations
@@ -12,10 +10,12 @@ import json
 import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import parse_qs, urlsplit
 
 from botocore.exceptions import ClientError
+
+from infra.serving import Service
 
 if TYPE_CHECKING:
     from mypy_boto3_ssm import SSMClient
@@ -24,7 +24,7 @@ PATH = "/systemsmanager/parameters/get"
 EXTENSION_AUTH_HEADER = "X-Aws-Parameters-Secrets-Token"
 
 
-class ParametersExtension:
+class ParametersExtension(Service):
     def __init__(self, ssm: SSMClient, session_token: str, port: int = 0) -> None:
         self._server = ThreadingHTTPServer(("127.0.0.1", port), _handler_class(ssm, session_token))
         self._server.daemon_threads = True
@@ -34,7 +34,7 @@ class ParametersExtension:
     def port(self) -> int:
         return int(self._server.server_address[1])
 
-    def start(self) -> ParametersExtension:
+    def start(self) -> Self:
         self._thread.start()
         return self
 
@@ -42,12 +42,6 @@ class ParametersExtension:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join()
-
-    def __enter__(self) -> ParametersExtension:
-        return self.start()
-
-    def __exit__(self, *_: object) -> None:
-        self.stop()
 
 
 def _handler_class(ssm: SSMClient, session_token: str) -> type[BaseHTTPRequestHandler]:
