@@ -1,22 +1,14 @@
 """A local stand-in for API Gateway's HTTP API (payload format 2.0) in front of the functions' handlers.
 
-An ASGI application: it matches the request to a route of the template, builds the event
-(`infra.events.http_api_event`), calls the handler with a Lambda context and turns its answer
-into HTTP (`statusCode`, `headers`, the body base64-decoded when `isBase64Encoded`, each
-`cookies` entry its own `Set-Cookie`), with API Gateway's own answers: 404 `{"message":"Not
-Found"}` for an unknown route, 500 `{"message":"Internal Server Error"}` for a handler that
-raises or answers something unusable, 413 past its payload quota. Besides the template's routes
-it serves one page of its own, `GET /demo` (`infra.demo`), to try the API from a browser.
-
-Invocations run one at a time, as in a Lambda execution environment (Powertools keeps the
-current invocation's state in module-level objects), and what each writes to standard output is
-captured, as Lambda captures it: its JSON log lines and EMF metrics.
+An ASGI application that routes, builds the event, calls the handler with a Lambda context and
+turns its answer into HTTP, with API Gateway's own 404, 413 and 500 answers (and `GET /demo`).
+Invocations run one at a time, as in one Lambda execution environment (Powertools keeps the
+invocation's state in module-level objects), their standard output captured as Lambda's is.
 """
 
 from __future__ import annotations
 
 import base64
-import binascii
 import contextlib
 import dataclasses
 import io
@@ -137,7 +129,7 @@ def _body(body: object, is_base64: bool) -> bytes:
         return body.encode("utf-8", "surrogatepass")
     try:
         return base64.b64decode(body, validate=True)
-    except (binascii.Error, ValueError) as error:
+    except ValueError as error:  # binascii.Error is one
         raise UnusableResponseError("isBase64Encoded body is not base64") from error
 
 
@@ -168,10 +160,8 @@ class CurrentStdout:
 
 
 def log_to_current_stdout() -> None:
-    """Every logging handler bound to this process's stdout follows `sys.stdout` instead.
-
-    A handler keeps the stream it was created with: Powertools' Logger, the stdout of the moment
-    its module was imported, which an invocation's redirection would not reach.
+    """Every logging handler bound to this process's stdout follows `sys.stdout` instead: Powertools'
+    Logger keeps the stdout of its import, which an invocation's redirection would not reach.
     """
     loggers = [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]
     for handler in [handler for known in loggers for handler in getattr(known, "handlers", [])]:
@@ -225,33 +215,19 @@ class LocalApi:
         origin = lowered.get("origin")
         if self.cors is not None and method == "OPTIONS" and origin and "access-control-request-method" in lowered:
             return Reply(204, self.cors.preflight(origin), b"")
-        reply = self._routed(method, path, lowered, cookies, query=query, body=body, client_ip=client_ip)
         grant = self.cors.grant(origin) if self.cors is not None else ()
-        return dataclasses.replace(reply, headers=(*reply.headers, *grant))
-
-    def _routed(
-        self,
-        method: str,
-        path: str,
-        lowered: dict[str, str],
-        cookies: list[str],
-        *,
-        query: str,
-        body: bytes,
-        client_ip: str,
-    ) -> Reply:
         function = self.routes.get((method, path)) or self.routes.get(("ANY", path))
         if function is None:
-            return gateway_error(404, "Not Found")
+            reply = gateway_error(404, "Not Found")
+            return dataclasses.replace(reply, headers=(*reply.headers, *grant))
         event = http_api_event(
             method, path, body=body or None, headers=lowered, cookies=cookies, query=query, source_ip=client_ip
         )
         for listener in list(self.listeners):
             listener(event)
         reply = self.invoke(function, event)
-        return dataclasses.replace(
-            reply, headers=(*reply.headers, ("apigw-requestid", event["requestContext"]["requestId"]))
-        )
+        request_id = ("apigw-requestid", event["requestContext"]["requestId"])
+        return dataclasses.replace(reply, headers=(*reply.headers, request_id, *grant))
 
     async def __call__(self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
         started = time.perf_counter()
