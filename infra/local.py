@@ -3,16 +3,10 @@
     python -m infra.local [--port 3019] [--aws-port 4566] [--stage local] [--parameter NAME=VALUE ...]
                           [--function-logs] [--log-events]
 
-The AWS endpoint (`infra.aws_endpoint`, a child process) is moto on loopback, provisioned from
-`template.yaml` (the sessions table as declared, the stage's key rings). The front
-(`infra.front` under uvicorn, a thread of this process) routes each request by the template's
-HttpApi events to the very handler Lambda would call, with the environment the template gives
-the functions, pointed at the endpoint. Nothing reaches AWS. Each request prints one line; if
-the endpoint dies, the command says so and exits 1.
-
-Local template parameters: cookies without `Secure` (plain http), `POST /tokens` open;
-`--parameter` sets others (e.g. `LogLevel=WARNING`). `LocalStack` is the same as a library for
-the integration tests (ports 0: free ports).
+The endpoint (`infra.aws_endpoint`, a child process) is moto provisioned from `template.yaml`;
+the front (`infra.front`, a thread here) routes each request by the template's HttpApi events to
+the handler Lambda would call, under the template's environment pointed at the endpoint. Locally
+cookies lack `Secure` (plain http) and `POST /tokens` is open. `LocalStack` serves the tests.
 """
 
 from __future__ import annotations
@@ -29,8 +23,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from infra import demo
 from infra.aws_endpoint import AwsEndpoint
@@ -38,8 +31,8 @@ from infra.cors import Cors
 from infra.events import http_api_event
 from infra.front import Event, Function, LocalApi, Reply, ReplyListener, log_to_current_stdout
 from infra.provision import DUMMY_CREDENTIALS, REGION, SESSIONS_TABLE, local_client, provision
-from infra.serving import PortTakenError, ServerStartError, ServerThread, listening_socket
-from infra.template import TEMPLATE_PATH, Template
+from infra.serving import PortTakenError, ServerStartError, ServerThread, Service, listening_socket
+from infra.template import ROOT, Template, parameter_argument
 
 HOST = "127.0.0.1"
 DEFAULT_PORT = 3019
@@ -65,12 +58,10 @@ def sessions_table_name(stage: str) -> str:
     return f"token-service-{stage}-sessions"
 
 
-class LocalStack:
-    """The AWS endpoint (a child process) and the front (a thread here), started and stopped together.
+class LocalStack(Service):
+    """The AWS endpoint and the front, started and stopped together; one at a time per process.
 
-    Each start imports the functions' code afresh (a cold start) under the environment it sets;
-    stacks can follow one another in a process, not run side by side. `on_reply` hears of every
-    answer the front gives.
+    Each start imports the functions' code afresh (a cold start) under the environment it sets.
     """
 
     def __init__(
@@ -80,7 +71,6 @@ class LocalStack:
         aws_port: int = DEFAULT_AWS_PORT,
         stage: str = DEFAULT_STAGE,
         parameters: Mapping[str, str] | None = None,
-        template_path: Path = TEMPLATE_PATH,
         on_reply: ReplyListener | None = None,
     ) -> None:
         """`parameters` override the template's (and the local ones); unknown names are a KeyError."""
@@ -89,13 +79,11 @@ class LocalStack:
         self.stage = stage
         self.table_name = sessions_table_name(stage)
         self.template = Template.load(
-            template_path,
             parameters={"Stage": stage, **LOCAL_PARAMETERS, **(parameters or {})},
             resource_names={SESSIONS_TABLE: self.table_name},
         )
         if self.template.parameters["IssueAuthorization"] != "NONE":
             raise LocalStackError("the local front checks no SigV4 signature: IssueAuthorization must stay NONE")
-        self._root = template_path.parent
         self._port = port
         self._on_reply = on_reply
         self._endpoint = AwsEndpoint(aws_port)
@@ -105,7 +93,7 @@ class LocalStack:
         self._saved_environment: dict[str, str | None] = {}
         self._holds_process = False
 
-    def start(self) -> LocalStack:
+    def start(self) -> Self:
         if not _running.acquire(blocking=False):
             raise LocalStackError("a local stack already runs in this process (they would share its environment)")
         self._holds_process = True
@@ -125,15 +113,14 @@ class LocalStack:
     def _serve(self, listener: socket.socket) -> None:
         self._environment = shared_environment(self.template)
         provision(self.aws_endpoint, self.template, self.table_name, self.stage)
-        rings = [self._environment[f"{ring}_KEYS_PARAMETER"] for ring in ("ACCESS", "REFRESH")]
-        missing = local_client("ssm", self.aws_endpoint).get_parameters(Names=rings)["InvalidParameters"]
+        missing = local_client("ssm", self.aws_endpoint).get_parameters(Names=self._key_rings())["InvalidParameters"]
         if missing:
             raise LocalStackError(f"the functions read key rings {missing} that `provision` does not make")
         changes = process_environment(self._environment, self.aws_endpoint, os.environ)
         self._saved_environment = {name: os.environ.get(name) for name in changes}
         _apply(changes)
         with cold_start_imports(self.template):
-            routes = api_routes(self.template, self._root)
+            routes = api_routes(self.template)
             log_to_current_stdout()
             port = listener.getsockname()[1]
             self._api = LocalApi(routes, port=port, on_reply=self._on_reply, cors=Cors.of(self.template))
@@ -153,24 +140,16 @@ class LocalStack:
             self._holds_process = False
             _running.release()
 
-    def __enter__(self) -> LocalStack:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
+    def _key_rings(self) -> list[str]:
+        return [self._environment[f"{ring}_KEYS_PARAMETER"] for ring in ("ACCESS", "REFRESH")]
 
     def failure(self) -> str | None:
         """What stopped serving while the stack should run, if anything did."""
-        code = self._endpoint.exit_code()
-        if code is not None:
-            return f"the AWS endpoint (moto, pid {self._endpoint.pid}) exited with code {code}"
-        if self._front is not None and not self._front.alive:
-            return "the HTTP front (uvicorn) stopped"
-        return None
+        front_stopped = self._front is not None and not self._front.alive
+        return self._endpoint.failure() or ("the HTTP front (uvicorn) stopped" if front_stopped else None)
 
     @property
     def api(self) -> LocalApi:
-        """The front's routes and listeners."""
         if self._api is None:
             raise LocalStackError("the local stack is not running")
         return self._api
@@ -199,7 +178,7 @@ class LocalStack:
         width = max(len(route.path) for route in routes)
         aws = f"--endpoint-url {endpoint} --region {REGION}"
         credentials = " ".join(f"{name}={value}" for name, value in DUMMY_CREDENTIALS.items())
-        rings = ", ".join(self._environment[f"{ring}_KEYS_PARAMETER"] for ring in ("ACCESS", "REFRESH"))
+        rings = ", ".join(self._key_rings())
         scan = (
             f"import boto3; print(boto3.client('dynamodb', endpoint_url='{endpoint}', region_name='{REGION}', "
             f"aws_access_key_id='local', aws_secret_access_key='local').scan(TableName='{table}')['Items'])"
@@ -233,8 +212,8 @@ def _apply(changes: Mapping[str, str | None]) -> None:
 def shared_environment(template: Template) -> dict[str, str]:
     """The environment every function declares; they share one process here, so they must agree.
 
-    A variable declared empty counts as not declared (Lambda passes an empty string, which the
-    functions and boto3 read as unset) and is set empty, so the shell's value cannot stand in.
+    One declared empty or not at all is set empty (Lambda passes an empty string, read as unset),
+    so the shell's value cannot stand in.
     """
     functions = sorted(template.resources_of_type("AWS::Serverless::Function"))
     environments = {name: template.function_environment(name) for name in functions}
@@ -267,11 +246,10 @@ def process_environment(
 
 @contextlib.contextmanager
 def cold_start_imports(template: Template) -> Iterator[None]:
-    """Import the functions' packages afresh, under the environment just set, as a cold start does.
+    """Import the functions' packages afresh, as a cold start does, then put earlier copies back.
 
-    Their modules read the environment when imported; copies imported earlier with another
-    environment (a test run's unit tests) would serve stale state. The stack keeps the fresh
-    copies; the earlier ones are put back for everyone else.
+    Their modules read the environment when imported: copies imported earlier under another
+    environment (a test run's unit tests) would serve stale state.
     """
     packages = {route.handler.split(".", 1)[0] for route in template.routes()}
 
@@ -289,19 +267,16 @@ def cold_start_imports(template: Template) -> Iterator[None]:
         sys.modules.update(earlier)
 
 
-def api_routes(template: Template, root: Path) -> dict[tuple[str, str], Function]:
+def api_routes(template: Template) -> dict[tuple[str, str], Function]:
     """(method, path) → the function behind it, for every HttpApi event, imported as Lambda does."""
-    function_globals = template.document.get("Globals", {}).get("Function", {})
     functions: dict[str, Function] = {}
     table: dict[tuple[str, str], Function] = {}
     for route in template.routes():
         if "{" in route.path or not route.path.startswith("/"):
             raise LocalStackError(f"{route.function}: the local front matches literal paths only, not {route.path}")
-        if (route.method, route.path) in table:
-            raise LocalStackError(f"{route.method} {route.path} is routed to two functions")
         if route.function not in functions:
-            properties = {**function_globals, **template.resources[route.function]["Properties"]}
-            code_root = str((root / str(template.resolve(properties.get("CodeUri", ".")))).resolve())
+            properties = {**template.function_globals, **template.resources[route.function]["Properties"]}
+            code_root = str((ROOT / str(template.resolve(properties.get("CodeUri", ".")))).resolve())
             if code_root not in sys.path:
                 sys.path.insert(0, code_root)
             module_name, _, attribute = str(properties["Handler"]).rpartition(".")
@@ -318,11 +293,8 @@ def api_routes(template: Template, root: Path) -> dict[tuple[str, str], Function
 
 
 def warm_up(api: LocalApi) -> None:
-    """Invoke each function once, its output discarded, before any request arrives.
-
-    Here the functions share one process, and boto3 cannot build clients from several threads at
-    once: a first invocation builds each one's clients while nothing else runs, and shows a
-    configuration fault now rather than on a request.
+    """Invoke each function once before any request: the functions share this process and boto3
+    cannot build clients from several threads at once; a configuration fault shows now, too.
     """
     first_routes = {function.name: (method, path, function) for (method, path), function in api.routes.items()}
     for method, path, function in first_routes.values():
@@ -357,29 +329,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     if args.log_events:
         stack.api.listeners.append(lambda event: print(json.dumps(event), file=sys.stderr, flush=True))
-    ready = f"{stack.describe()}\n(ready in {time.perf_counter() - started:.1f} s)"
-    return stop_and_report(stack.stop, serve_until_stopped(ready, stack.failure))
+    return serve_until_stopped(stack.describe(), started, stack.failure, stack.stop)
 
 
-def serve_until_stopped(banner: str, failure: Callable[[], str | None]) -> str | None:
-    """Print `banner`, then wait for Ctrl-C or SIGTERM (None) or for `failure` to report what stopped."""
+def serve_until_stopped(banner: str, since: float, failure: Callable[[], str | None], stop: Callable[[], None]) -> int:
+    """Print `banner`, wait for Ctrl-C or SIGTERM or for `failure` to report what stopped, then stop."""
     received: list[int] = []
     for stop_signal in (signal.SIGINT, signal.SIGTERM):
         signal.signal(stop_signal, lambda number, frame: received.append(number))
-    print(banner, flush=True)
+    print(f"{banner}\n(ready in {time.perf_counter() - since:.1f} s)", flush=True)
     what = None
     while not received and what is None:
         time.sleep(0.2)
         what = failure()
     for stop_signal in (signal.SIGINT, signal.SIGTERM):
         signal.signal(stop_signal, signal.SIG_IGN)
-    return what
-
-
-def stop_and_report(stop: Callable[[], None], failure: str | None) -> int:
     stop()
-    if failure is not None:
-        print(f"error: {failure}; stopped", file=sys.stderr, flush=True)
+    if what is not None:
+        print(f"error: {what}; stopped", file=sys.stderr, flush=True)
         return 1
     print("stopped", flush=True)
     return 0
@@ -397,7 +364,6 @@ def request_printer(*, function_logs: bool) -> ReplyListener:
 
 
 def stack_options(args: argparse.Namespace) -> dict[str, Any]:
-    """What `add_stack_arguments` parsed, as keyword arguments."""
     return {"port": args.port, "aws_port": args.aws_port, "stage": args.stage, "parameters": dict(args.parameter)}
 
 
@@ -407,12 +373,6 @@ def add_stack_arguments(parser: argparse.ArgumentParser, port_help: str, paramet
     def port(environment_name: str, default: int) -> int:
         raw = os.environ.get(environment_name, "").strip()
         return int(raw) if raw.isascii() and raw.isdigit() else default
-
-    def parameter(text: str) -> tuple[str, str]:
-        name, equals, value = text.partition("=")
-        if not equals or not name:
-            raise argparse.ArgumentTypeError(f"{text!r} is not NAME=VALUE")
-        return name, value
 
     parser.add_argument("--port", type=int, default=port("PORT", DEFAULT_PORT), help=port_help)
     parser.add_argument(
@@ -425,7 +385,7 @@ def add_stack_arguments(parser: argparse.ArgumentParser, port_help: str, paramet
     parser.add_argument(
         "--parameter",
         action="append",
-        type=parameter,
+        type=parameter_argument,
         default=[],
         metavar="NAME=VALUE",
         help=f"a template parameter (repeatable), e.g. {parameter_example}",
