@@ -3,15 +3,10 @@
     python -m infra.sam_local [--port 3019] [--aws-port 4566] [--stage local] [--parameter NAME=VALUE ...]
                               [--container-aws-host host.docker.internal] [--sam sam] [--sam-python PATH]
 
-The embedded endpoint (`infra.aws_endpoint`), provisioned from the template, and the real SAM
-CLI: it builds the functions (x86_64 unless `--parameter Architecture=arm64`) and serves them
-from Lambda containers, given an `--env-vars` file that points them at the endpoint. Needs
-Docker. Where containers do not share the host's network (Docker Desktop),
-`--container-aws-host host.docker.internal` opens the endpoint on all interfaces under that name.
-
-With `SAM_LOCAL_WRAPPER` set (a `sam-hostnet` script, for machines whose Docker engine has
-loopback networking only and no registry), SAM runs through it under SAM CLI's own Python
-(`--sam-python`, env SAM_PYTHON) with `--skip-pull-image --container-host 127.0.0.1`.
+The real SAM CLI builds the functions (x86_64 unless `--parameter Architecture=arm64`) and serves
+them from Lambda containers (Docker), an `--env-vars` file pointing them at the endpoint. With
+`SAM_LOCAL_WRAPPER` set (a `sam-hostnet` script, for a Docker engine with loopback networking only
+and no registry), SAM runs through it under SAM CLI's own Python (`--sam-python`).
 """
 
 from __future__ import annotations
@@ -27,6 +22,7 @@ import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Self
 
 import yaml
 
@@ -41,10 +37,9 @@ from infra.local import (
     serve_until_stopped,
     sessions_table_name,
     stack_options,
-    stop_and_report,
 )
 from infra.provision import DUMMY_CREDENTIALS, REGION, SESSIONS_TABLE, provision
-from infra.serving import PortTakenError, ServerStartError, listening_socket, wait_until_answers
+from infra.serving import PortTakenError, ServerStartError, Service, listening_socket, wait_until_answers
 from infra.template import TEMPLATE_PATH, Template
 
 ROOT = TEMPLATE_PATH.parent
@@ -57,7 +52,7 @@ class SamLocalError(RuntimeError):
     """SAM CLI could not build the template."""
 
 
-class SamLocal:
+class SamLocal(Service):
     """The embedded AWS endpoint plus `sam local start-api` (its output goes to this process's), together."""
 
     def __init__(
@@ -91,7 +86,7 @@ class SamLocal:
         self._workdir: Path | None = None
         self._process: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> SamLocal:
+    def start(self) -> Self:
         try:
             listening_socket(HOST, self.port, "HTTP API (--port, PORT)").close()
             self._endpoint.start()
@@ -117,20 +112,11 @@ class SamLocal:
         if self._workdir is not None:
             shutil.rmtree(self._workdir, ignore_errors=True)
 
-    def __enter__(self) -> SamLocal:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
     def failure(self) -> str | None:
         """Which process stopped while both should run, if one did."""
         if self._process is not None and self._process.poll() is not None:
             return f"sam local start-api (pid {self._process.pid}) exited with code {self._process.returncode}"
-        code = self._endpoint.exit_code()
-        if code is not None:
-            return f"the AWS endpoint (moto, pid {self._endpoint.pid}) exited with code {code}"
-        return None
+        return self._endpoint.failure()
 
     @property
     def url(self) -> str:
@@ -138,7 +124,6 @@ class SamLocal:
 
     @property
     def aws_endpoint(self) -> str:
-        """The embedded endpoint as this machine reaches it."""
         return self._endpoint.url
 
     @property
@@ -149,10 +134,8 @@ class SamLocal:
         )
 
     def env_vars(self) -> dict[str, dict[str, str]]:
-        """`--env-vars`: every function gets these (SAM only sets variables the template declares).
-
-        SESSIONS_TABLE too: SAM resolves `!Ref SessionsTable` to the logical id, while the
-        embedded endpoint holds the table under its stage's name.
+        """`--env-vars` for every function. SESSIONS_TABLE too: SAM resolves `!Ref SessionsTable` to
+        the logical id, while the endpoint holds the table under its stage's name.
         """
         return {"Parameters": {"AWS_ENDPOINT_URL": self.container_aws_endpoint, "SESSIONS_TABLE": self.table_name}}
 
@@ -285,8 +268,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (KeyError, PortTakenError, ServerStartError, SamLocalError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    ready = f"{sam_local.describe()}\n(ready in {time.perf_counter() - started:.1f} s)"
-    return stop_and_report(sam_local.stop, serve_until_stopped(ready, sam_local.failure))
+    return serve_until_stopped(sam_local.describe(), started, sam_local.failure, sam_local.stop)
 
 
 if __name__ == "__main__":
