@@ -5,19 +5,11 @@
     python -m infra.keys rotate --stage dev --ring refresh --immediately --force   # a leaked key
     (each also takes --endpoint-url URL and --region REGION)
 
-Ring names, token lifetimes and cache ages come from `template.yaml` with the stack's
-parameters: pass `--parameter` for each one your deployment overrides (AccessKeyRingName,
-KeyRingsMaxAgeSeconds, ...), so that this command and the functions agree.
-
-CloudFormation cannot create SecureString parameters, so `init` runs before the first deploy;
-it never overwrites a ring. `rotate` publishes a new key that signs only from a time past the
-longest any function caches the ring (`KeyRingsMaxAgeSeconds`, plus the parameters extension's
-cache, plus a margin): every function learns the key before any token names it. It keeps every
-key a live token may still name (a key stops signing when the next one starts, and its tokens
-live at most the ring's token lifetime after that: refresh keys, the session lifetime) and
-drops the others. `--immediately --force` is for a leaked key: the new key signs at once and
-every other key is dropped, so every token of that ring stops working. Key values are never
-printed.
+Ring names, lifetimes and cache ages come from `template.yaml`: pass `--parameter` for each one
+your deployment overrides, so that this command and the functions agree. CloudFormation cannot
+create SecureString parameters, so `init` runs before the first deploy. `rotate`'s new key signs
+only once every function's cached ring has expired, so every function knows it before any token
+names it. Key values are never printed.
 """
 
 from __future__ import annotations
@@ -26,14 +18,14 @@ import argparse
 import secrets
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import boto3
 
-from infra.template import Template
+from infra.template import Template, parameter_argument
 from token_service.key_rings import MIN_KEY_BYTES, KeyRing, SigningKey, parse_key_ring
 from token_service.tokens import CLOCK_SKEW_SECONDS
 
@@ -55,10 +47,8 @@ class RingPolicy:
     """One ring as the deployed functions use it."""
 
     name: str
-    # How long a token signed with one of its keys may live.
-    token_lifetime: int
-    # How long after a write every function has read the ring.
-    publish_delay: int
+    token_lifetime: int  # of a token signed with one of its keys
+    publish_delay: int  # after a write, until every function has read the ring
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,15 +79,11 @@ def new_kid() -> str:
     return f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
 
 
-def new_key() -> bytes:
-    return secrets.token_bytes(MIN_KEY_BYTES)
-
-
 def init(ssm: SSMClient, name: str, kms_key_id: str | None = None) -> bool:
     """Create the ring if it does not exist, its key signing at once; True when it was created."""
     request: PutParameterRequestTypeDef = {
         "Name": name,
-        "Value": KeyRing.single(new_kid(), new_key()).to_json(),
+        "Value": KeyRing.single(new_kid(), secrets.token_bytes(MIN_KEY_BYTES)).to_json(),
         "Type": "SecureString",
         "Overwrite": False,
         "Description": "token-service signing-key ring",
@@ -112,12 +98,13 @@ def init(ssm: SSMClient, name: str, kms_key_id: str | None = None) -> bool:
 
 
 def rotate(ssm: SSMClient, policy: RingPolicy, now: int, *, immediately: bool = False) -> Rotation:
-    """Publish a new key and drop the keys no live token can name; see the module docstring."""
+    """Publish a new key and drop the keys no live token can name (all others, `immediately`)."""
     ring, version = _read(ssm, policy.name)
     kid = new_kid()
     signs_from = now if immediately else now + policy.publish_delay
     kept = {} if immediately else {k: key for k, key in ring.keys.items() if still_needed(ring, k, now, policy)}
-    _write(ssm, policy.name, KeyRing({**kept, kid: SigningKey(new_key(), signs_from)}), version)
+    new = SigningKey(secrets.token_bytes(MIN_KEY_BYTES), signs_from)
+    _write(ssm, policy.name, KeyRing({**kept, kid: new}), version)
     return Rotation(kid, signs_from, kept=len(kept), dropped=len(ring.keys) - len(kept))
 
 
@@ -141,12 +128,14 @@ def _read(ssm: SSMClient, name: str) -> tuple[KeyRing, int]:
 
 
 def _write(ssm: SSMClient, name: str, ring: KeyRing, read_version: int) -> None:
-    """Overwrite the ring, keeping its KMS key; keys another rotation wrote meanwhile are merged in, never lost.
+    """Overwrite the ring; keys another rotation wrote meanwhile are merged in, never lost.
 
     SSM has no conditional write, but each write gets the next version number: a version
     other than the one after ours means someone wrote in between.
     """
-    key_id = _kms_key_id(ssm, name)
+    # Without its KMS key, an overwrite would move the ring to the account's default key.
+    described = ssm.describe_parameters(ParameterFilters=[{"Key": "Name", "Values": [name]}])["Parameters"]
+    key_id = described[0]["KeyId"]
     while True:
         written = ssm.put_parameter(Name=name, Value=ring.to_json(), Type="SecureString", Overwrite=True, KeyId=key_id)[
             "Version"
@@ -159,12 +148,6 @@ def _write(ssm: SSMClient, name: str, ring: KeyRing, read_version: int) -> None:
         read_version = written
 
 
-def _kms_key_id(ssm: SSMClient, name: str) -> str:
-    """The ring's KMS key: an overwrite without one would move the ring to the account's default key."""
-    described = ssm.describe_parameters(ParameterFilters=[{"Key": "Name", "Values": [name]}])["Parameters"]
-    return described[0]["KeyId"]
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
@@ -174,7 +157,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             "(with the refresh ring, every user is logged out). Add --force if that is what you want."
         )
     try:
-        template = Template.load(parameters={"Stage": args.stage, **dict(args.parameter)}, resource_names=_UNUSED_NAMES)
+        # Resources need names to resolve; the key commands read none of them.
+        parameters = {"Stage": args.stage, **dict(args.parameter)}
+        template = Template.load(parameters=parameters, resource_names={"SessionsTable": "SessionsTable"})
     except KeyError as error:
         parser.error(f"--parameter: {error.args[0]}")
     ssm: SSMClient = boto3.client("ssm", endpoint_url=args.endpoint_url, region_name=args.region)
@@ -201,17 +186,6 @@ def _run(ssm: SSMClient, args: argparse.Namespace, policy: RingPolicy) -> str:
     )
 
 
-# The template's resources need names to resolve; the key commands read none of them.
-_UNUSED_NAMES: Mapping[str, str] = {"SessionsTable": "SessionsTable"}
-
-
-def _parameter(text: str) -> tuple[str, str]:
-    name, equals, value = text.partition("=")
-    if not equals or not name:
-        raise argparse.ArgumentTypeError(f"{text!r} is not NAME=VALUE")
-    return name, value
-
-
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m infra.keys", description=__doc__.split("\n\n")[0])
     parser.add_argument("command", choices=("init", "rotate"))
@@ -219,7 +193,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--parameter",
         action="append",
-        type=_parameter,
+        type=parameter_argument,
         default=[],
         metavar="NAME=VALUE",
         help="a template parameter your deployment overrides (repeatable), e.g. AccessKeyRingName=my/ring",
