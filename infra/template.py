@@ -139,12 +139,16 @@ class Template:
         return function_globals
 
 
-def parameter_argument(text: str) -> tuple[str, str]:
-    """`--parameter NAME=VALUE`, as the commands take a template parameter."""
-    name, equals, value = text.partition("=")
-    if not equals or not name:
-        raise argparse.ArgumentTypeError(f"{text!r} is not NAME=VALUE")
-    return name, value
+def add_parameter_option(parser: argparse.ArgumentParser, about: str) -> None:
+    """`--parameter NAME=VALUE`, repeatable: a template parameter, as the commands take one."""
+
+    def parameter(text: str) -> tuple[str, str]:
+        name, equals, value = text.partition("=")
+        if not equals or not name:
+            raise argparse.ArgumentTypeError(f"{text!r} is not NAME=VALUE")
+        return name, value
+
+    parser.add_argument("--parameter", action="append", type=parameter, default=[], metavar="NAME=VALUE", help=about)
 
 
 def _substituted(argument: str | list[Any]) -> Any:
