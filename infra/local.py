@@ -32,7 +32,7 @@ from infra.events import http_api_event
 from infra.front import Event, Function, LocalApi, Reply, ReplyListener, log_to_current_stdout
 from infra.provision import DUMMY_CREDENTIALS, REGION, SESSIONS_TABLE, local_client, provision
 from infra.serving import PortTakenError, ServerStartError, ServerThread, Service, listening_socket
-from infra.template import ROOT, Template, parameter_argument
+from infra.template import ROOT, Template, add_parameter_option
 
 HOST = "127.0.0.1"
 DEFAULT_PORT = 3019
@@ -382,14 +382,7 @@ def add_stack_arguments(parser: argparse.ArgumentParser, port_help: str, paramet
         help="embedded AWS endpoint port (env AWS_PORT; 0: a free one)",
     )
     parser.add_argument("--stage", default=DEFAULT_STAGE, help="the template's Stage parameter")
-    parser.add_argument(
-        "--parameter",
-        action="append",
-        type=parameter_argument,
-        default=[],
-        metavar="NAME=VALUE",
-        help=f"a template parameter (repeatable), e.g. {parameter_example}",
-    )
+    add_parameter_option(parser, f"a template parameter (repeatable), e.g. {parameter_example}")
 
 
 if __name__ == "__main__":
