@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 import boto3
 
-from infra.template import Template, parameter_argument
+from infra.template import Template, add_parameter_option
 from token_service.key_rings import MIN_KEY_BYTES, KeyRing, SigningKey, parse_key_ring
 from token_service.tokens import CLOCK_SKEW_SECONDS
 
@@ -190,13 +190,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m infra.keys", description=__doc__.split("\n\n")[0])
     parser.add_argument("command", choices=("init", "rotate"))
     parser.add_argument("--stage", required=True, help="the template's Stage parameter, e.g. dev")
-    parser.add_argument(
-        "--parameter",
-        action="append",
-        type=parameter_argument,
-        default=[],
-        metavar="NAME=VALUE",
-        help="a template parameter your deployment overrides (repeatable), e.g. AccessKeyRingName=my/ring",
+    add_parameter_option(
+        parser, "a template parameter your deployment overrides (repeatable), e.g. AccessKeyRingName=my/ring"
     )
     parser.add_argument("--ring", choices=(*RINGS, "both"), default="both", help="which ring to rotate")
     parser.add_argument("--immediately", action="store_true", help="rotate: the new key signs at once (a leaked key)")
