@@ -70,8 +70,7 @@ def http_api_event(
 def _is_text(body: bytes, content_type: str) -> bool:
     """API Gateway passes JSON and text through as text and base64-encodes everything else."""
     media_type = content_type.split(";", maxsplit=1)[0].strip().lower()
-    textual = media_type.startswith("text/") or media_type.endswith(("json", "+json", "xml"))
-    if not textual:
+    if not media_type.startswith("text/") and not media_type.endswith(("json", "xml")):
         return False
     try:
         body.decode("utf-8")
