@@ -218,8 +218,7 @@ class LocalApi:
         grant = self.cors.grant(origin) if self.cors is not None else ()
         function = self.routes.get((method, path)) or self.routes.get(("ANY", path))
         if function is None:
-            reply = gateway_error(404, "Not Found")
-            return dataclasses.replace(reply, headers=(*reply.headers, *grant))
+            return gateway_error(404, "Not Found", (*JSON, *grant))
         event = http_api_event(
             method, path, body=body or None, headers=lowered, cookies=cookies, query=query, source_ip=client_ip
         )
