@@ -133,12 +133,6 @@ class SamLocal(Service):
             f"http://{self.container_aws_host}:{self._endpoint.port}" if self.container_aws_host else self.aws_endpoint
         )
 
-    def env_vars(self) -> dict[str, dict[str, str]]:
-        """`--env-vars` for every function. SESSIONS_TABLE too: SAM resolves `!Ref SessionsTable` to
-        the logical id, while the endpoint holds the table under its stage's name.
-        """
-        return {"Parameters": {"AWS_ENDPOINT_URL": self.container_aws_endpoint, "SESSIONS_TABLE": self.table_name}}
-
     def describe(self) -> str:
         routes = sorted(self.template.routes(), key=lambda route: route.path)
         width = max(len(route.path) for route in routes)
@@ -177,7 +171,9 @@ class SamLocal(Service):
     def _start_api(self) -> None:
         self._workdir = Path(tempfile.mkdtemp(prefix="token-service-sam-local-"))
         env_vars = self._workdir / "env-vars.json"
-        env_vars.write_text(json.dumps(self.env_vars(), indent=2), encoding="utf-8")
+        # SESSIONS_TABLE too: SAM resolves `!Ref SessionsTable` to the logical id, not the stage's table.
+        every_function = {"AWS_ENDPOINT_URL": self.container_aws_endpoint, "SESSIONS_TABLE": self.table_name}
+        env_vars.write_text(json.dumps({"Parameters": every_function}, indent=2), encoding="utf-8")
         argv = [*(self._wrapped or [self._sam]), "local", "start-api", "--template", str(BUILD_DIR / "template.yaml")]
         argv += ["--host", HOST, "--port", str(self.port), "--region", REGION, "--env-vars", str(env_vars)]
         argv += ["--parameter-overrides", self._overrides(), "--warm-containers", "EAGER"]
