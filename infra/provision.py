@@ -21,21 +21,17 @@ DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "loc
 _CREATE_TABLE_PROPERTIES = ("BillingMode", "AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes")
 
 
-def create_table(
-    dynamodb: DynamoDBClient, template: Template, table_name: str, logical_id: str = SESSIONS_TABLE
-) -> None:
+def create_table(dynamodb: DynamoDBClient, template: Template, table_name: str) -> None:
     """The table exactly as the template declares it: keys, indexes, encryption, TTL and PITR."""
-    properties = template.resolve(template.resources[logical_id]["Properties"])
+    properties = template.resolve(template.resources[SESSIONS_TABLE]["Properties"])
     request: dict[str, Any] = {key: properties[key] for key in _CREATE_TABLE_PROPERTIES if key in properties}
     if "SSESpecification" in properties:  # CloudFormation's SSEEnabled is the API's Enabled
         request["SSESpecification"] = {"Enabled": properties["SSESpecification"]["SSEEnabled"]}
     dynamodb.create_table(TableName=table_name, **request)
     dynamodb.get_waiter("table_exists").wait(TableName=table_name)
-    ttl = properties.get("TimeToLiveSpecification")
-    if ttl:
+    if ttl := properties.get("TimeToLiveSpecification"):
         dynamodb.update_time_to_live(TableName=table_name, TimeToLiveSpecification=ttl)
-    pitr = properties.get("PointInTimeRecoverySpecification")
-    if pitr:
+    if pitr := properties.get("PointInTimeRecoverySpecification"):
         dynamodb.update_continuous_backups(TableName=table_name, PointInTimeRecoverySpecification=pitr)
 
 
