@@ -192,7 +192,7 @@ class SessionRevocation:
         if isinstance(ended, Refused):
             self._refused(ended.stored, request_id, now, everywhere=everywhere)
         if everywhere:
-            self._sessions.revoke_all(presented.user_id)
+            self._sessions.revoke_all(presented.user_id, ended=presented.session_id)
         return presented.user_id
 
     def _refused(self, stored: Session | None, request_id: str, now: int, *, everywhere: bool) -> None:

@@ -127,8 +127,8 @@ class SessionStore:
                 ExpressionAttributeValues={":revoked": {"S": REVOKED}},
             )
 
-    def revoke_all(self, user_id: str) -> int:
-        """End every session of a user, found through the user index, several at a time; returns how many."""
+    def revoke_all(self, user_id: str, *, ended: str) -> None:
+        """End every session of a user but `ended` (already ended), found through the user index, several at a time."""
         with _dependency("sessions could not be listed"):
             pages = self._client.get_paginator("query").paginate(
                 TableName=self._table_name,
@@ -139,8 +139,7 @@ class SessionStore:
             session_ids = [item["sessionId"]["S"] for page in pages for item in page["Items"]]
         with ThreadPoolExecutor(max_workers=PARALLEL_REVOCATIONS) as pool:
             # list() waits for all of them and raises the first failure.
-            list(pool.map(self.revoke, session_ids))
-        return len(session_ids)
+            list(pool.map(self.revoke, [session_id for session_id in session_ids if session_id != ended]))
 
     def _update_presented(
         self,
