@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
-from playwright.sync_api import BrowserContext, ConsoleMessage, Cookie, Locator, Page, Route, expect
+from playwright.sync_api import BrowserContext, ConsoleMessage, Cookie, Locator, Page, expect
 
 from infra import demo
 from infra.front import Event, LocalApi
@@ -122,33 +123,45 @@ def events_of(events: list[Event], route_key: str) -> list[Event]:
     return [event for event in events if event["routeKey"] == route_key]
 
 
-def two_tabs_refresh_at_once(context: BrowserContext, stack: LocalStack) -> tuple[DemoPage, list[Shown]]:
+@contextlib.contextmanager
+def racing_refreshes(stack: LocalStack, count: int = 2) -> Iterator[str]:
+    """The stack's API on another port of `localhost`, holding its first `count` refreshes until all arrived.
+
+    A browser reads its cookie jar as a request leaves, so requests that all left before any answer
+    present the same refresh token, as racing tabs do. Cookies ignore ports: pages on this origin
+    share the jar of the stack's `localhost`. Yields the origin.
+    """
+    to_hold = count
+    all_arrived = asyncio.Event()
+
+    async def gate(scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
+        nonlocal to_hold
+        if scope["type"] == "http" and scope["path"] == "/tokens/refresh" and to_hold:
+            to_hold -= 1
+            if not to_hold:
+                all_arrived.set()
+            await asyncio.wait_for(all_arrived.wait(), timeout=10)
+        await stack.api(scope, receive, send)
+
+    with listening_socket("127.0.0.1", 0, "the API with racing refreshes") as listener:
+        server = ServerThread(gate, listener.dup(), "racing-refreshes")
+        server.start()
+        try:
+            yield f"http://localhost:{listener.getsockname()[1]}"
+        finally:
+            server.stop()
+
+
+def two_tabs_refresh_at_once(context: BrowserContext, stack: LocalStack, api: str) -> tuple[DemoPage, list[Shown]]:
     """Log in in one tab, open the page in a second, and press Refresh in both at once.
 
-    Their requests are held until both are sent, then released together: the browser reads its
-    cookie jar for a request when it is released, so both present the refresh token the jar held
-    before any answer arrived, as racing tabs do. Returns the first tab and both answers.
+    `api` is an origin of `racing_refreshes`: both requests leave the browser before either is
+    answered. Returns the first tab and both answers.
     """
-    api = on_host(stack, "localhost")
     tabs = [logged_in(context, api), DemoPage.open(context, f"{api}{demo.PATH}")]
-    held: list[Route] = []
-
-    def hold(route: Route) -> None:  # a Python function: Playwright cannot take a builtin's bound method
-        held.append(route)
-
-    context.route("**/tokens/refresh", hold)
-    try:
-        with stack.captured_events() as events:
-            shown_before = [tab.start("refresh") for tab in tabs]
-            deadline = time.monotonic() + 10
-            while len(held) < len(tabs) and time.monotonic() < deadline:
-                tabs[0].page.wait_for_timeout(10)  # lets Playwright hand the intercepted requests over
-            assert len(held) == len(tabs)
-            for route in held:
-                route.continue_()
-            answers = [tab.answer(before) for tab, before in zip(tabs, shown_before, strict=True)]
-    finally:
-        context.unroute("**/tokens/refresh")
+    with stack.captured_events() as events:
+        shown_before = [tab.start("refresh") for tab in tabs]
+        answers = [tab.answer(before) for tab, before in zip(tabs, shown_before, strict=True)]
     first, second = (event["cookies"] for event in events_of(events, "POST /tokens/refresh"))
     assert first == second  # the same refresh token, twice
     return tabs[0], answers

@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext
 
 from infra.local import LocalStack
-from tests.browser.demo_page import local_stack, two_tabs_refresh_at_once
+from tests.browser.demo_page import local_stack, racing_refreshes, two_tabs_refresh_at_once
 from token_service import messages
 
 
@@ -19,7 +19,8 @@ def stack(chromium: Browser) -> Iterator[LocalStack]:
 
 
 def test_two_tabs_racing_a_refresh_within_the_grace_both_carry_on(context: BrowserContext, stack: LocalStack) -> None:
-    first, answers = two_tabs_refresh_at_once(context, stack)
-    assert [(shown.status, shown.message) for shown in answers] == [("200", messages.REFRESHED)] * 2
-    assert first.press("refresh").status == "200"
-    assert first.press("validate").status == "200"
+    with racing_refreshes(stack) as api:
+        first, answers = two_tabs_refresh_at_once(context, stack, api)
+        assert [(shown.status, shown.message) for shown in answers] == [("200", messages.REFRESHED)] * 2
+        assert first.press("refresh").status == "200"
+        assert first.press("validate").status == "200"
