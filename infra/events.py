@@ -27,14 +27,22 @@ def http_api_event(
     cookies: Sequence[str] = (),
     query: str = "",
     source_ip: str = "127.0.0.1",
+    route_key: str | None = None,
+    path_parameters: Mapping[str, str] | None = None,
+    authorizer: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """An event as API Gateway builds it: lower-case headers, cookies split out, body base64 when binary."""
+    """An event as API Gateway builds it: lower-case headers, cookies split out, body base64 when binary.
+
+    `route_key` is the matched route (`DELETE /tokens/sessions/{sessionId}`; by default the method
+    and path), `path_parameters` its values, `authorizer` the context a Lambda authorizer allowed with.
+    """
+    route_key = route_key or f"{method} {path}"
     lowered = {name.lower(): value for name, value in (headers or {}).items() if name.lower() != "cookie"}
     is_base64 = body is not None and not _is_text(body, lowered.get("content-type", ""))
     now = time.time()
     event: dict[str, Any] = {
         "version": "2.0",
-        "routeKey": f"{method} {path}",
+        "routeKey": route_key,
         "rawPath": path,
         "rawQueryString": query,
         "headers": lowered,
@@ -51,7 +59,7 @@ def http_api_event(
                 "userAgent": lowered.get("user-agent", ""),
             },
             "requestId": str(uuid.uuid4()),
-            "routeKey": f"{method} {path}",
+            "routeKey": route_key,
             "stage": "$default",
             "time": datetime.fromtimestamp(now, UTC).strftime("%d/%b/%Y:%H:%M:%S +0000"),
             "timeEpoch": int(now * 1000),
@@ -60,10 +68,30 @@ def http_api_event(
     }
     if cookies:
         event["cookies"] = list(cookies)
+    if path_parameters:
+        event["pathParameters"] = dict(path_parameters)
+    if authorizer is not None:
+        event["requestContext"]["authorizer"] = {"lambda": dict(authorizer)}
     if query:
         event["queryStringParameters"] = _query_parameters(query)
     if body is not None:
         event["body"] = base64.b64encode(body).decode() if is_base64 else body.decode()
+    return event
+
+
+def authorizer_event(request: Mapping[str, Any], identity_source: Sequence[str] | None = None) -> dict[str, Any]:
+    """The event a Lambda authorizer (payload 2.0) gets for `request`, an `http_api_event`.
+
+    The request without its body, with the route's ARN and, where the authorizer has identity
+    sources, their values.
+    """
+    context = request["requestContext"]
+    method, path = context["http"]["method"], request["rawPath"]
+    route_arn = f"arn:aws:execute-api:us-east-1:{ACCOUNT_ID}:{context['apiId']}/{context['stage']}/{method}{path}"
+    event = {key: value for key, value in request.items() if key not in ("body", "isBase64Encoded")}
+    event |= {"type": "REQUEST", "routeArn": route_arn}
+    if identity_source is not None:
+        event["identitySource"] = list(identity_source)
     return event
 
 
