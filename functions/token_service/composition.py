@@ -4,8 +4,8 @@ Lambda's entry points build them from the environment with the default clients a
 clock (which both dates tokens and ages the cached key rings); tests and the bench hand in
 their own clients and clocks. Key rings come from the parameters extension where the
 settings name its port, else from SSM through boto3. The session modules (and with them the
-AWS SDK) are imported only by the functions that use the table, so that validate with the
-extension never loads the SDK.
+AWS SDK) are imported only by the functions that use the table, so that validate (and the
+authorizer that trusts tokens alone) with the extension never loads the SDK.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from token_service import deadline
+from token_service.authorization import Authorizer
 from token_service.config import Settings
 from token_service.cookies import CookiePolicy
 from token_service.key_rings import ExtensionParameterSource, KeyRingStore, ParameterSource, SsmParameterSource
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_ssm import SSMClient
 
+    from token_service.own_sessions import SessionEnding, SessionListing
     from token_service.service import LoginSessions, SessionRevocation
     from token_service.sessions import SessionStore
 
@@ -53,6 +55,14 @@ class RevokeRoute:
     cookies: CookiePolicy
 
 
+@dataclass(frozen=True, slots=True)
+class EndSessionRoute:
+    """What ending one of the user's sessions needs: the cookies go if it is the requesting session."""
+
+    ending: SessionEnding
+    cookies: CookiePolicy
+
+
 def validator(
     settings: Settings, clients: Clients = Clients(), clock: Callable[[], float] = time.time
 ) -> AccessValidator:
@@ -78,6 +88,28 @@ def revoke_route(
     keys = _key_rings(settings, [settings.refresh_keys_parameter], clients, clock)
     revocation = SessionRevocation(settings, keys, _session_store(settings, clients), clock)
     return RevokeRoute(revocation, cookie_policy(settings))
+
+
+def authorizer(settings: Settings, clients: Clients = Clients(), clock: Callable[[], float] = time.time) -> Authorizer:
+    sessions = _session_store(settings, clients) if settings.authorizer_checks_session else None
+    return Authorizer(validator(settings, clients, clock), sessions, clock)
+
+
+def session_listing(
+    settings: Settings, clients: Clients = Clients(), clock: Callable[[], float] = time.time
+) -> SessionListing:
+    from token_service.own_sessions import SessionListing  # noqa: PLC0415 - see the module docstring
+
+    keys = _key_rings(settings, [settings.access_keys_parameter], clients, clock)
+    return SessionListing(settings, keys, _session_store(settings, clients), clock)
+
+
+def end_session_route(
+    settings: Settings, clients: Clients = Clients(), clock: Callable[[], float] = time.time
+) -> EndSessionRoute:
+    from token_service.own_sessions import SessionEnding  # noqa: PLC0415 - see the module docstring
+
+    return EndSessionRoute(SessionEnding(_session_store(settings, clients), clock), cookie_policy(settings))
 
 
 def cookie_policy(settings: Settings) -> CookiePolicy:

@@ -33,6 +33,8 @@ class Settings:
     cookie_secure: bool
     keys_max_age: int
     refresh_grace_seconds: int
+    # The authorizer also requires the token's session to be live.
+    authorizer_checks_session: bool = True
     # The API mapping's base path on a custom domain ("" or "/auth"), which the cookies' paths follow.
     cookie_path_prefix: str = ""
     # The parent domain the cookies are shared with; None: host-only cookies.
@@ -57,6 +59,7 @@ class Settings:
             cookie_domain=_optional(environ, "COOKIE_DOMAIN", _DOMAIN),
             keys_max_age=_number(environ, "KEYS_MAX_AGE"),
             refresh_grace_seconds=_number(environ, "REFRESH_GRACE_SECONDS", minimum=0),
+            authorizer_checks_session=_flag(environ, "AUTHORIZER_CHECKS_SESSION"),
             parameters_extension_port=_optional_port(environ, "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT"),
             aws_session_token=environ.get("AWS_SESSION_TOKEN", ""),
         )

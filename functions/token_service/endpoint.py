@@ -19,12 +19,19 @@ class Endpoint[Dependency]:
     JSON errors, and logs one line per request; invoked by Lambda it also emits its metrics.
 
     `respond` is the same handler with the dependency handed in, which is how tests run it
-    against their own AWS clients.
+    against their own AWS clients. `reply` turns the HTTP answer into what the function returns
+    (an authorizer's answer is not an HTTP response); it is logged and counted before.
     """
 
-    def __init__(self, handle: Callable[[Request, Dependency], Response], build: Callable[[], Dependency]) -> None:
+    def __init__(
+        self,
+        handle: Callable[[Request, Dependency], Response],
+        build: Callable[[], Dependency],
+        reply: Callable[[Response], Response] = lambda response: response,
+    ) -> None:
         self._handle = handle
         self._build = build
+        self._reply = reply
         self._dependency: Dependency | None = None
         self._lock = threading.Lock()
         self._invoke = metrics.log_metrics(capture_cold_start_metric=True)(
@@ -39,14 +46,14 @@ class Endpoint[Dependency]:
 
     def respond(self, event: Event, dependency: Dependency, context: object = None) -> Response:
         with deadline.invocation(context):
-            return self._answer(Request(event), lambda: dependency)
+            return self._reply(self._answer(Request(event), lambda: dependency))
 
     def _invoke_with_built_dependency(self, event: Event, context: object) -> Response:
         request = Request(event)
         with deadline.invocation(context):
             response = self._answer(request, self._built)
         count_outcome(request.outcome)
-        return response
+        return self._reply(response)
 
     def _answer(self, request: Request, dependency: Callable[[], Dependency]) -> Response:
         try:

@@ -41,5 +41,13 @@ class ReuseDetected(ServiceError):
     """A refresh token that was already rotated away was presented again: its session is now revoked."""
 
 
+class SessionNotFound(ServiceError):
+    """The user has no live session of that id: unknown, ended, or another user's, which look alike."""
+
+
+class PageTokenInvalid(ServiceError):
+    """A listing's page token that this service did not issue to this user, or that has expired."""
+
+
 class DependencyUnavailable(ServiceError):
     """SSM or DynamoDB failed; the request changed nothing and may be retried."""

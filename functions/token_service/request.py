@@ -62,9 +62,26 @@ class Request:
         return str(self._http_context().get("userAgent", ""))
 
     def header(self, name: str) -> str | None:
-        headers = self._event.get("headers")
-        value = headers.get(name) if isinstance(headers, Mapping) else None
-        return value if isinstance(value, str) else None
+        return _text_field(self._event.get("headers"), name)
+
+    def path_parameter(self, name: str) -> str | None:
+        return _text_field(self._event.get("pathParameters"), name)
+
+    def query_parameter(self, name: str) -> str | None:
+        """The parameter's value; API Gateway joins repeated ones with commas."""
+        return _text_field(self._event.get("queryStringParameters"), name)
+
+    @property
+    def raw_query(self) -> str:
+        raw = self._event.get("rawQueryString")
+        return raw if isinstance(raw, str) else ""
+
+    def authorizer_context(self) -> Mapping[str, Any] | None:
+        """What the route's Lambda authorizer allowed the request with; None where no authorizer ran."""
+        context = self._event.get("requestContext")
+        authorizer = context.get("authorizer") if isinstance(context, Mapping) else None
+        allowed = authorizer.get("lambda") if isinstance(authorizer, Mapping) else None
+        return allowed if isinstance(allowed, Mapping) else None
 
     def cookie_values(self, name: str) -> set[str]:
         """Every distinct value sent under the cookie's name, an empty one included."""
@@ -115,3 +132,9 @@ class Request:
         if len(raw) > MAX_BODY_BYTES:
             raise BadRequest(413, messages.BODY_TOO_LARGE, "body_too_large")
         return raw
+
+
+def _text_field(fields: object, name: str) -> str | None:
+    """`fields[name]` where `fields` is a mapping and the value a string; else None."""
+    value = fields.get(name) if isinstance(fields, Mapping) else None
+    return value if isinstance(value, str) else None

@@ -11,8 +11,10 @@ from token_service import messages
 from token_service.errors import (
     DependencyUnavailable,
     InvalidToken,
+    PageTokenInvalid,
     ReuseDetected,
     ServiceError,
+    SessionNotFound,
     SessionUnknown,
     TokenMissing,
 )
@@ -45,6 +47,8 @@ REFUSALS: Mapping[tuple[type[ServiceError], TokenUse | None], Refusal] = {
     (InvalidToken, TokenUse.REFRESH): Refusal(401, messages.REFRESH_TOKEN_INVALID, "rejected:refresh_token_invalid"),
     (SessionUnknown, None): Refusal(419, messages.REFRESH_SESSION_UNKNOWN, "rejected:session_unknown"),
     (ReuseDetected, None): Refusal(419, messages.REFRESH_SESSION_UNKNOWN, "rejected:reuse_detected"),
+    (SessionNotFound, None): Refusal(404, messages.SESSION_NOT_FOUND, "rejected:session_not_found"),
+    (PageTokenInvalid, None): Refusal(400, messages.PAGE_TOKEN_INVALID, "rejected:page_token_invalid"),
     (DependencyUnavailable, None): Refusal(503, messages.DEPENDENCY_UNAVAILABLE, "dependency_failure"),
 }
 
@@ -53,8 +57,9 @@ def refusal(error: ServiceError) -> Refusal:
     return REFUSALS[(type(error), error.use)]
 
 
-def success(message: str, cookies: Iterable[str] = ()) -> Response:
-    return _json(200, {"message": message}, cookies)
+def success(message: str, cookies: Iterable[str] = (), fields: Mapping[str, object] | None = None) -> Response:
+    """200 with the message, and after it any other `fields` of the answer."""
+    return _json(200, {"message": message, **(fields or {})}, cookies)
 
 
 def failure(status: int, message: str) -> Response:
@@ -65,7 +70,7 @@ def text(status: int, body: str) -> Response:
     return {"statusCode": status, "headers": {"content-type": "text/plain; charset=utf-8"}, "body": body}
 
 
-def _json(status: int, document: Mapping[str, str], cookies: Iterable[str]) -> Response:
+def _json(status: int, document: Mapping[str, object], cookies: Iterable[str]) -> Response:
     response: Response = {
         "statusCode": status,
         "headers": dict(JSON_HEADERS),
@@ -75,3 +80,26 @@ def _json(status: int, document: Mapping[str, str], cookies: Iterable[str]) -> R
     if cookie_list:
         response["cookies"] = cookie_list
     return response
+
+
+class AuthorizerFailed(RuntimeError):
+    """The authorizer could not decide (a dependency failed): API Gateway answers 500 and caches nothing."""
+
+
+def authorized(context: Mapping[str, str]) -> Response:
+    """The authorizer's answer for a request it lets through, with the context the route gets."""
+    return {"statusCode": 200, "context": dict(context)}
+
+
+def simple_authorizer_answer(response: Response) -> Response:
+    """What an HTTP API Lambda authorizer with simple responses returns for the handler's answer.
+
+    A refusal denies (API Gateway answers 403, and may cache the denial). A failure raises rather
+    than deny, so that a dependency's outage is never cached as a denial of a valid token.
+    """
+    status = response["statusCode"]
+    if status >= 500:
+        raise AuthorizerFailed(f"the authorizer could not decide ({status})")
+    if status == 200:
+        return {"isAuthorized": True, "context": response["context"]}
+    return {"isAuthorized": False}

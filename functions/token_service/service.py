@@ -8,7 +8,6 @@ its tokens or tokens without their session.
 from __future__ import annotations
 
 import re
-import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,7 +15,7 @@ from dataclasses import dataclass
 from token_service.config import Settings
 from token_service.errors import DependencyUnavailable, InvalidToken, ReuseDetected, SessionUnknown
 from token_service.key_rings import KeyRing, KeyRingStore
-from token_service.sessions import ACTIVE, Outcome, Refused, Session, SessionStore, Written
+from token_service.sessions import ACTIVE, Outcome, Refused, Session, SessionStore, Written, new_id
 from token_service.tokens import TokenCodec, TokenUse
 
 # Control characters, and lone surrogates (JSON can carry them; UTF-8 cannot store them).
@@ -71,9 +70,9 @@ class LoginSessions:
         access_ring, refresh_ring = self._rings()
         client = client.reviewable()
         session = Session(
-            session_id=_new_id(),
+            session_id=new_id(),
             user_id=user_id,
-            current_token_id=_new_id(),
+            current_token_id=new_id(),
             status=ACTIVE,
             ip=client.ip,
             user_agent=client.user_agent,
@@ -102,7 +101,7 @@ class LoginSessions:
         access_ring, refresh_ring = self._rings()
         if presented.session_id is None:
             raise InvalidToken(TokenUse.REFRESH, "refresh token names no session")
-        new_token_id = _new_id()
+        new_token_id = new_id()
         rotation = self._sessions.rotate(presented.session_id, presented.token_id, new_token_id, now)
         session, within_grace = self._rotated_session(rotation, presented.token_id, new_token_id, now)
         return self._mint_pair(access_ring, refresh_ring, session, now, within_grace=within_grace)
@@ -141,9 +140,10 @@ class LoginSessions:
         access_token = self._access.mint(
             access_ring,
             user_id=session.user_id,
-            token_id=_new_id(),
+            token_id=new_id(),
             issued_at=now,
             expires_at=now + self._settings.access_token_ttl,
+            session_id=session.session_id,
         )
         return TokenPair(
             user_id=session.user_id,
@@ -187,7 +187,7 @@ class SessionRevocation:
         presented = self._refresh.verify(refresh_token, lambda kid: self._keys.ring(self._ring_name, kid))
         if presented.session_id is None:
             raise InvalidToken(TokenUse.REFRESH, "refresh token names no session")
-        request_id = _new_id()
+        request_id = new_id()
         ended = self._sessions.end(presented.session_id, presented.token_id, request_id, now)
         if isinstance(ended, Refused):
             self._refused(ended.stored, request_id, now, everywhere=everywhere)
@@ -204,7 +204,3 @@ class SessionRevocation:
             raise ReuseDetected("a rotated refresh token was presented to revoke; its session is revoked")
         if everywhere:
             raise SessionUnknown("logging out everywhere needs the current token of a live session")
-
-
-def _new_id() -> str:
-    return secrets.token_urlsafe(16)

@@ -12,15 +12,17 @@ although its answer was lost, that the SDK has retried.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from token_service.errors import DependencyUnavailable
+from token_service.tokens import PagePosition
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -28,13 +30,23 @@ if TYPE_CHECKING:
 
 ACTIVE = "active"
 REVOKED = "revoked"
-# The table's index on userId (template.yaml, SessionsTable), for ending all of a user's sessions.
+# The table's indexes on userId (template.yaml, SessionsTable): for ending all of a user's
+# sessions, and for listing them newest first with what the listing shows.
 USER_INDEX = "byUser"
+NEWEST_FIRST_INDEX = "byUserNewest"
+# A listing reads at most this many index pages to fill one page of live sessions; past them it
+# answers what it found and where to go on, so ended sessions awaiting TTL never make it slow.
+MAX_READS_PER_LISTING = 4
 # Logging out everywhere ends sessions this many at a time: a user with many sessions stays well
 # inside the function's timeout, and the table's write capacity is not hit in one burst.
 PARALLEL_REVOCATIONS = 16
 
 Item = dict[str, "AttributeValueTypeDef"]
+
+
+def new_id() -> str:
+    """A random id (of a session, a token, a request): 128 bits, URL-safe, 22 characters."""
+    return secrets.token_urlsafe(16)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +83,25 @@ class Refused:
 
 
 type Outcome = Written | Refused
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """A session as its owner may review it: where and when, never a token id."""
+
+    session_id: str
+    created_at: int
+    rotated_at: int
+    ip: str
+    user_agent: str
+
+
+@dataclass(frozen=True, slots=True)
+class Listed:
+    """One page of a user's live sessions, newest first; `next` is where the next page starts, if any."""
+
+    sessions: list[Summary]
+    next: PagePosition | None
 
 
 class SessionStore:
@@ -126,6 +157,71 @@ class SessionStore:
                 ExpressionAttributeNames={"#status": "status"},
                 ExpressionAttributeValues={":revoked": {"S": REVOKED}},
             )
+
+    def get(self, session_id: str) -> Session | None:
+        """The session as last written (a strongly consistent read): a logout is seen at once."""
+        with _dependency("session could not be read"):
+            item = self._client.get_item(
+                TableName=self._table_name, Key={"sessionId": {"S": session_id}}, ConsistentRead=True
+            ).get("Item")
+        return _from_item(item) if item is not None else None
+
+    def end_own(self, session_id: str, user_id: str, request_id: str, now: int) -> Outcome:
+        """Revoke the session if it is a live one of this user's, marking it with the request that did."""
+
+        def update() -> Session:
+            response = self._client.update_item(
+                TableName=self._table_name,
+                Key={"sessionId": {"S": session_id}},
+                UpdateExpression="SET #status = :revoked, revokedBy = :request",
+                ConditionExpression="userId = :user AND #status = :active AND expiresAt > :now",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":revoked": {"S": REVOKED},
+                    ":request": {"S": request_id},
+                    ":user": {"S": user_id},
+                    ":active": {"S": ACTIVE},
+                    ":now": {"N": str(now)},
+                },
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+            return _from_item(response["Attributes"])
+
+        return self._conditional("session could not be ended", update)
+
+    def live_sessions(self, user_id: str, now: int, limit: int, after: PagePosition | None) -> Listed:
+        """Up to `limit` of the user's live sessions, newest first, from after `after`."""
+        found: list[Summary] = []
+        start = after
+        with _dependency("sessions could not be listed"):
+            for _ in range(MAX_READS_PER_LISTING):
+                page = self._client.query(**self._newest_first(user_id, now, limit - len(found), start))
+                found += [_summary(item) for item in page["Items"]]
+                last = page.get("LastEvaluatedKey")
+                start = _position(last) if last is not None else None
+                if start is None or len(found) == limit:
+                    break
+        return Listed(found, start)
+
+    def _newest_first(self, user_id: str, now: int, limit: int, after: PagePosition | None) -> dict[str, Any]:
+        query: dict[str, Any] = {
+            "TableName": self._table_name,
+            "IndexName": NEWEST_FIRST_INDEX,
+            "KeyConditionExpression": "userId = :user",
+            "FilterExpression": "#status = :active AND expiresAt > :now",
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": {":user": {"S": user_id}, ":active": {"S": ACTIVE}, ":now": {"N": str(now)}},
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if after is not None:
+            query["ExclusiveStartKey"] = {
+                "sessionId": {"S": after.session_id},
+                "userId": {"S": user_id},
+                "createdAt": {"N": str(after.created_at)},
+            }
+        return query
 
     def revoke_all(self, user_id: str, *, ended: str) -> None:
         """End every session of a user but `ended` (already ended), found through the user index, several at a time."""
@@ -214,6 +310,20 @@ def _to_item(session: Session) -> Item:
     if session.previous_token_id is not None:
         item["previousTokenId"] = {"S": session.previous_token_id}
     return item
+
+
+def _summary(item: Item) -> Summary:
+    return Summary(
+        session_id=item["sessionId"]["S"],
+        created_at=int(item["createdAt"]["N"]),
+        rotated_at=int(item["rotatedAt"]["N"]),
+        ip=item["ip"]["S"],
+        user_agent=item["userAgent"]["S"],
+    )
+
+
+def _position(key: Item) -> PagePosition:
+    return PagePosition(created_at=int(key["createdAt"]["N"]), session_id=key["sessionId"]["S"])
 
 
 def _from_item(item: Item) -> Session:
