@@ -5,7 +5,8 @@
 
 The endpoint (`infra.aws_endpoint`, a child process) is moto provisioned from `template.yaml`;
 the front (`infra.front`, a thread here) routes each request by the template's HttpApi events to
-the handler Lambda would call, under the template's environment pointed at the endpoint. Locally
+the handler Lambda would call, after the Lambda authorizer the API's definition puts before it,
+under the template's environment pointed at the endpoint. Locally
 cookies lack `Secure` (plain http) and `POST /tokens` is open. `LocalStack` serves the tests.
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import importlib
 import json
 import logging
@@ -28,17 +30,27 @@ from typing import Any, Self
 from infra import demo
 from infra.aws_endpoint import AwsEndpoint
 from infra.cors import Cors
-from infra.events import http_api_event
-from infra.front import Event, Function, LocalApi, Reply, ReplyListener, log_to_current_stdout
+from infra.events import authorizer_event, http_api_event
+from infra.front import (
+    Event,
+    Function,
+    LambdaAuthorizer,
+    LocalApi,
+    Reply,
+    ReplyListener,
+    RouteKey,
+    log_to_current_stdout,
+)
 from infra.provision import DUMMY_CREDENTIALS, REGION, SESSIONS_TABLE, local_client, provision
 from infra.serving import PortTakenError, ServerStartError, ServerThread, Service, listening_socket
-from infra.template import ROOT, Template, add_parameter_option
+from infra.template import ROOT, Authorizer, Route, Template, add_parameter_option
 
 HOST = "127.0.0.1"
 DEFAULT_PORT = 3019
 DEFAULT_AWS_PORT = 4566
 DEFAULT_STAGE = "local"
 LOCAL_PARAMETERS = {"CookieSecure": "false", "IssueAuthorization": "NONE"}
+HEADER_SOURCE = "$request.header."
 # Settings that would send the handlers' AWS calls elsewhere, or make boto3 fail on a profile.
 _FOREIGN_AWS_SETTINGS = (
     "AWS_ENDPOINT_URL_",
@@ -120,10 +132,12 @@ class LocalStack(Service):
         self._saved_environment = {name: os.environ.get(name) for name in changes}
         _apply(changes)
         with cold_start_imports(self.template):
-            routes = api_routes(self.template)
+            routes, authorizers = api_routes(self.template)
             log_to_current_stdout()
             port = listener.getsockname()[1]
-            self._api = LocalApi(routes, port=port, on_reply=self._on_reply, cors=Cors.of(self.template))
+            self._api = LocalApi(
+                routes, authorizers=authorizers, port=port, on_reply=self._on_reply, cors=Cors.of(self.template)
+            )
             warm_up(self._api)
         self._front = ServerThread(self._api, listener.dup(), "local-http-api")
         self._front.start()
@@ -176,6 +190,8 @@ class LocalStack(Service):
         endpoint, table, stage = self.aws_endpoint, self.table_name, self.stage
         routes = sorted(self.template.routes(), key=lambda route: route.path)
         width = max(len(route.path) for route in routes)
+        used = {route.authorizer for route in routes}
+        authorizers = [authorizer for name, authorizer in self.template.authorizers().items() if name in used]
         aws = f"--endpoint-url {endpoint} --region {REGION}"
         credentials = " ".join(f"{name}={value}" for name, value in DUMMY_CREDENTIALS.items())
         rings = ", ".join(self._key_rings())
@@ -187,7 +203,8 @@ class LocalStack(Service):
             [
                 f"token-service local stack, stage {stage}",
                 f"  HTTP API      {self.url}  (uvicorn in this process, pid {os.getpid()})",
-                *(f"    {r.method:<6} {r.path:<{width}}  {r.function} ({r.handler})" for r in routes),
+                *(f"    {r.method:<6} {r.path:<{width}}  {r.function} ({r.handler}){behind(r)}" for r in routes),
+                *(f"  authorizer    {describe_authorizer(authorizer)}" for authorizer in authorizers),
                 f"  try it        {self.url}{demo.PATH}  (a page with a button per route; local only)",
                 f"  AWS endpoint  {endpoint}  (moto: DynamoDB, SSM; region {REGION}, any credentials; "
                 f"child process, pid {self._endpoint.pid})",
@@ -251,7 +268,8 @@ def cold_start_imports(template: Template) -> Iterator[None]:
     Their modules read the environment when imported: copies imported earlier under another
     environment (a test run's unit tests) would serve stale state.
     """
-    packages = {route.handler.split(".", 1)[0] for route in template.routes()}
+    functions = template.resources_of_type("AWS::Serverless::Function").values()
+    packages = {str(function["Properties"]["Handler"]).split(".", 1)[0] for function in functions}
 
     def ours(name: str) -> bool:
         return name.split(".", 1)[0] in packages
@@ -267,40 +285,83 @@ def cold_start_imports(template: Template) -> Iterator[None]:
         sys.modules.update(earlier)
 
 
-def api_routes(template: Template) -> dict[tuple[str, str], Function]:
-    """(method, path) → the function behind it, for every HttpApi event, imported as Lambda does."""
-    functions: dict[str, Function] = {}
-    table: dict[tuple[str, str], Function] = {}
+def api_routes(template: Template) -> tuple[dict[RouteKey, Function], dict[RouteKey, LambdaAuthorizer]]:
+    """(method, path) → the function behind it, for every HttpApi event; and → the Lambda authorizer
+    API Gateway runs first, where the API's definition requires one. Functions imported as Lambda does."""
+    function = functools.cache(functools.partial(imported_function, template))
+    declared = template.authorizers()
+    authorizers: dict[str, LambdaAuthorizer] = {}  # one per authorizer: its cache serves all its routes
+    routes: dict[RouteKey, Function] = {}
+    protected: dict[RouteKey, LambdaAuthorizer] = {}
     for route in template.routes():
-        if "{" in route.path or not route.path.startswith("/"):
-            raise LocalStackError(f"{route.function}: the local front matches literal paths only, not {route.path}")
-        if route.function not in functions:
-            properties = {**template.function_globals, **template.resources[route.function]["Properties"]}
-            code_root = str((ROOT / str(template.resolve(properties.get("CodeUri", ".")))).resolve())
-            if code_root not in sys.path:
-                sys.path.insert(0, code_root)
-            module_name, _, attribute = str(properties["Handler"]).rpartition(".")
-            functions[route.function] = Function(
-                name=route.function,
-                handler_path=str(properties["Handler"]),
-                handler=getattr(importlib.import_module(module_name), attribute),
-                memory_mb=int(template.resolve(properties.get("MemorySize", 128))),
-                timeout_seconds=int(template.resolve(properties.get("Timeout", 3))),
-                region=REGION,
-            )
-        table[(route.method, route.path)] = functions[route.function]
-    return table
+        if not route.path.startswith("/") or "+}" in route.path:
+            raise LocalStackError(f"{route.function}: the local front matches {{name}} segments, not {route.path}")
+        routes[(route.method, route.path)] = function(route.function)
+        if route.authorizer is not None:
+            if route.authorizer not in authorizers:
+                authorizers[route.authorizer] = lambda_authorizer(declared[route.authorizer], function)
+            protected[(route.method, route.path)] = authorizers[route.authorizer]
+    return routes, protected
+
+
+def imported_function(template: Template, name: str) -> Function:
+    """The template's function `name`: its handler imported from its code as Lambda does, its settings."""
+    properties = {**template.function_globals, **template.resources[name]["Properties"]}
+    code_root = str((ROOT / str(template.resolve(properties.get("CodeUri", ".")))).resolve())
+    if code_root not in sys.path:
+        sys.path.insert(0, code_root)
+    module_name, _, attribute = str(properties["Handler"]).rpartition(".")
+    return Function(
+        name=name,
+        handler_path=str(properties["Handler"]),
+        handler=getattr(importlib.import_module(module_name), attribute),
+        memory_mb=int(template.resolve(properties.get("MemorySize", 128))),
+        timeout_seconds=int(template.resolve(properties.get("Timeout", 3))),
+        region=REGION,
+    )
+
+
+def lambda_authorizer(declared: Authorizer, function: Callable[[str], Function]) -> LambdaAuthorizer:
+    """The authorizer the API's definition declares, as the front runs it; what it cannot run faithfully
+    is a LocalStackError."""
+    if declared.function is None:
+        raise LocalStackError(f"authorizer {declared.name}: its authorizerUri names no function of the template")
+    if (declared.kind, declared.payload_format_version, declared.simple_responses) != ("request", "2.0", True):
+        raise LocalStackError(
+            f"authorizer {declared.name}: the local front runs request authorizers with payload format 2.0 "
+            "and simple responses only"
+        )
+    if not all(source.startswith(HEADER_SOURCE) for source in declared.identity_source):
+        raise LocalStackError(f"authorizer {declared.name}: the local front reads identity sources from headers only")
+    headers = [source.removeprefix(HEADER_SOURCE) for source in declared.identity_source]
+    return LambdaAuthorizer(function(declared.function), headers, declared.ttl_seconds)
 
 
 def warm_up(api: LocalApi) -> None:
-    """Invoke each function once before any request: the functions share this process and boto3
-    cannot build clients from several threads at once; a configuration fault shows now, too.
+    """Invoke each function once before any request, authorizers included: the functions share this
+    process and boto3 cannot build clients from several threads at once; a configuration fault shows now, too.
     """
-    first_routes = {function.name: (method, path, function) for (method, path), function in api.routes.items()}
-    for method, path, function in first_routes.values():
-        reply = api.invoke(function, http_api_event(method, path, headers={"user-agent": "token-service-local"}))
+    first_calls: dict[str, tuple[Function, Event]] = {}
+    for (method, path), function in api.routes.items():
+        event = http_api_event(method, path, headers={"user-agent": "token-service-local"})
+        first_calls.setdefault(function.name, (function, event))
+        if (authorizer := api.authorizers.get((method, path))) is not None:
+            first_calls.setdefault(authorizer.function.name, (authorizer.function, authorizer_event(event)))
+    for function, event in first_calls.values():
+        reply = api.invoke(function, event)
         if reply.status >= 500:
             raise LocalStackError(f"{function.name} failed its first invocation: {reply.status} {reply.body!r}")
+
+
+def behind(route: Route) -> str:
+    return f"  behind {route.authorizer}" if route.authorizer else ""
+
+
+def describe_authorizer(authorizer: Authorizer) -> str:
+    """What the banner says of an authorizer: its function, what it reads, what API Gateway caches."""
+    sources = ", ".join(authorizer.identity_source)
+    cached = f"answers cached {authorizer.ttl_seconds} s" if sources and authorizer.ttl_seconds else "nothing cached"
+    return f"{authorizer.name}: {authorizer.function}, identity source {sources or 'none'}, {cached}"
 
 
 # -- command line ----------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""`template.yaml` read as data: the one source of routes, the table and the functions' environment.
+"""`template.yaml` read as data: the one source of routes, authorizers, the table and the functions' environment.
 
 Ref and Fn::Sub go through aws-sam-translator's resolver; the conditions are decided here.
 Fn::GetAtt has no value before deployment and stays as written.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,24 @@ class Route:
     path: str
     function: str
     handler: str
+    authorizer: str | None = None  # the Lambda authorizer API Gateway runs first (its security scheme)
+
+
+@dataclass(frozen=True, slots=True)
+class Authorizer:
+    """A security scheme's `x-amazon-apigateway-authorizer`, as the API's definition declares it."""
+
+    name: str
+    function: str | None  # the template's function the authorizerUri names; None for any other
+    kind: str
+    payload_format_version: str
+    simple_responses: bool
+    identity_source: tuple[str, ...]  # `$request.header.Cookie`, ...: what API Gateway caches answers on
+    ttl_seconds: int
+
+
+# authorizerUri as `!Sub ...functions/${Function.Arn}/invocations` leaves it before deployment.
+_AUTHORIZER_URI = re.compile(r"/functions/\$\{(?P<function>[A-Za-z0-9]+)\.Arn\}/invocations$")
 
 
 class _Loader(yaml.SafeLoader):
@@ -88,16 +107,53 @@ class Template:
     def resources_of_type(self, kind: str) -> dict[str, Mapping[str, Any]]:
         return {name: spec for name, spec in self.resources.items() if spec["Type"] == kind}
 
+    def api_definition(self) -> Mapping[str, Any]:
+        """The HttpApi's DefinitionBody with the template's parameters, its conditions decided."""
+        (api,) = self.resources_of_type("AWS::Serverless::HttpApi").values()
+        definition: Mapping[str, Any] = self.resolve(api["Properties"].get("DefinitionBody", {}))
+        return definition
+
     def routes(self) -> list[Route]:
-        """Every HttpApi event of every function, as API Gateway would route it."""
+        """Every HttpApi event of every function, as API Gateway would route it, with the Lambda
+        authorizer its operation in the API's definition requires (`security`), if any."""
+        definition = self.api_definition()
+        authorizers = self.authorizers(definition)
         routes = []
         for name, spec in self.resources_of_type("AWS::Serverless::Function").items():
             properties = spec["Properties"]
             for event in properties.get("Events", {}).values():
                 if event["Type"] == "HttpApi":
-                    details = event["Properties"]
-                    routes.append(Route(details["Method"].upper(), details["Path"], name, properties["Handler"]))
+                    method, path = event["Properties"]["Method"].upper(), event["Properties"]["Path"]
+                    operation = definition.get("paths", {}).get(path, {}).get(method.lower(), {})
+                    required = [scheme for requirement in operation.get("security", []) for scheme in requirement]
+                    authorizer = next((scheme for scheme in required if scheme in authorizers), None)
+                    routes.append(Route(method, path, name, properties["Handler"], authorizer))
         return routes
+
+    def authorizers(self, definition: Mapping[str, Any] | None = None) -> dict[str, Authorizer]:
+        """The Lambda authorizers among the API definition's security schemes, by name."""
+        schemes = (definition or self.api_definition()).get("components", {}).get("securitySchemes", {})
+        authorizers = {}
+        for name, scheme in schemes.items():
+            declared = scheme.get("x-amazon-apigateway-authorizer")
+            if not declared:
+                continue
+            uri = declared.get("authorizerUri")
+            named = _AUTHORIZER_URI.search(uri["Fn::Sub"]) if isinstance(uri, dict) and "Fn::Sub" in uri else None
+            sources = declared.get("identitySource", ())
+            authorizers[name] = Authorizer(
+                name=name,
+                function=named["function"] if named else None,
+                kind=str(declared.get("type", "")).lower(),
+                payload_format_version=str(declared.get("authorizerPayloadFormatVersion", "")),
+                simple_responses=declared.get("enableSimpleResponses") is True,
+                # The OpenAPI import takes a comma-separated string; the API's own field, a list.
+                identity_source=tuple(
+                    source.strip() for source in (sources.split(",") if isinstance(sources, str) else sources)
+                ),
+                ttl_seconds=int(declared.get("authorizerResultTtlInSeconds", 0)),
+            )
+        return authorizers
 
     def function_environment(self, function: str) -> dict[str, str]:
         """Globals' variables overlaid with the function's own, resolved."""

@@ -107,9 +107,16 @@ def test_the_banner_comes_first_each_request_prints_one_line_and_ctrl_c_stops_cl
     banner = command.until_ready()
     # Nothing before the banner, nothing from the warm-up: no function log line, no metrics.
     assert banner.startswith("token-service local stack, stage local\n")
-    assert "{" not in banner, banner
+    assert not [line for line in banner.splitlines() if line.startswith("{")], banner
     for route in ("GET    /tokens/validate", "POST   /tokens/refresh", "POST   /tokens "):
         assert route in banner
+    for protected in ("GET    /tokens/sessions ", "DELETE /tokens/sessions/{sessionId} "):
+        assert re.search(rf"{re.escape(protected)}.*  behind tokenAuthorizer\n", banner), banner
+    assert re.search(
+        r"authorizer +tokenAuthorizer: TokenAuthorizerFunction, identity source \$request\.header\.Cookie, "
+        r"answers cached 10 s\n",
+        banner,
+    )
     assert "dynamodb scan --table-name token-service-local-sessions" in banner
     front, endpoint = address(banner, "HTTP API"), address(banner, "AWS endpoint")
 
@@ -123,6 +130,11 @@ def test_the_banner_comes_first_each_request_prints_one_line_and_ctrl_c_stops_cl
         assert re.fullmatch(r"GET /tokens/validate 400 rejected:\S+ \d+\.\d ms\n", command.next_line())
         assert get(front, "/nowhere")[0] == 404
         assert re.fullmatch(r"GET /nowhere 404 - \d+\.\d ms\n", command.next_line())
+        # The authorizer's refusals are lines too: 401 before it runs, 403 with its outcome.
+        assert get(front, "/tokens/sessions")[0] == 401
+        assert re.fullmatch(r"GET /tokens/sessions 401 - \d+\.\d ms\n", command.next_line())
+        assert get(front, "/tokens/sessions", Cookie="accessToken=forged")[0] == 403
+        assert re.fullmatch(r"GET /tokens/sessions 403 rejected:\S+ \d+\.\d ms\n", command.next_line())
 
         command.process.send_signal(signal.SIGINT)
         stdout, stderr = command.finish()

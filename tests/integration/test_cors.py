@@ -24,7 +24,7 @@ def test_a_preflight_from_an_allowed_origin_is_answered_with_its_grant(browser: 
     assert cors_headers(answer.headers) == {
         "access-control-allow-origin": ALLOWED_ORIGIN,
         "access-control-allow-credentials": "true",
-        "access-control-allow-methods": "GET,POST",
+        "access-control-allow-methods": "GET,POST,DELETE",
         "access-control-allow-headers": "content-type,authorization",
         "access-control-max-age": "600",
     }

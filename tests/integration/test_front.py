@@ -6,13 +6,14 @@ import base64
 import http.client
 import json
 import socket
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 
-from infra.front import Function, LocalApi, Reply, lambda_reply
+from infra.front import Event, Function, LambdaAuthorizer, LocalApi, Reply, lambda_reply
 from infra.local import LocalStack
 from tests.integration.browser import USER_ID, Browser, message_body
 
@@ -113,11 +114,14 @@ def test_a_chunked_body_over_the_limit_is_413_and_not_kept(stack: LocalStack) ->
 # The translation itself, without sockets
 
 
-def front(handler: Any) -> LocalApi:
-    function = Function(
-        name="Probe", handler_path="probe.handler", handler=handler, memory_mb=256, timeout_seconds=7, region="r"
+def probe(handler: Any, name: str = "Probe") -> Function:
+    return Function(
+        name=name, handler_path="probe.handler", handler=handler, memory_mb=256, timeout_seconds=7, region="r"
     )
-    return LocalApi({("GET", "/probe"): function})
+
+
+def front(handler: Any) -> LocalApi:
+    return LocalApi({("GET", "/probe"): probe(handler)})
 
 
 def test_a_handler_gets_a_lambda_context() -> None:
@@ -195,3 +199,126 @@ def test_the_outcome_is_read_from_the_functions_request_log_line() -> None:
     assert reply.outcome == "issued"
     assert reply.output.count("\n") == 2
     assert Reply(200, (), b"", output="not json\n").outcome == "-"
+
+
+# Path templates and Lambda authorizers, as API Gateway runs them
+
+ITEM = ("GET", "/items/{itemId}")
+
+
+def echo(event: Event, context: Any) -> Any:
+    return {"statusCode": 200, "body": json.dumps(event)}
+
+
+def test_a_path_template_matches_one_whole_segment_and_names_it() -> None:
+    literal = probe(lambda event, context: {"statusCode": 204}, "Literal")
+    api = LocalApi({ITEM: probe(echo), ("GET", "/items/new"): literal})
+
+    reply = api.respond("GET", "/items/a%20b")
+
+    event = json.loads(reply.body)
+    assert (event["routeKey"], event["requestContext"]["routeKey"]) == ("GET /items/{itemId}", "GET /items/{itemId}")
+    assert (event["rawPath"], event["pathParameters"]) == ("/items/a%20b", {"itemId": "a b"})
+    assert api.respond("GET", "/items/new").status == 204, "a literal route wins over a template"
+    for path in ("/items/", "/items/a/b", "/items"):
+        assert api.respond("GET", path).status == 404, path
+
+
+class Guarded:
+    """GET /items/{itemId} behind a Lambda authorizer whose answers come from `answer`; what both were handed."""
+
+    def __init__(
+        self, answer: Callable[[Event], Any], identity_headers: tuple[str, ...] = ("authorization",), ttl: int = 10
+    ) -> None:
+        self.asked: list[Event] = []
+        self.served: list[Event] = []
+
+        def authorize(event: Event, context: Any) -> Any:
+            self.asked.append(event)
+            return answer(event)
+
+        def serve(event: Event, context: Any) -> Any:
+            self.served.append(event)
+            return {"statusCode": 200, "body": "served"}
+
+        authorizer = LambdaAuthorizer(probe(authorize, "Authorizer"), identity_headers, ttl)
+        self.api = LocalApi({ITEM: probe(serve)}, authorizers={ITEM: authorizer})
+
+    def get(self, token: str | None = None) -> Reply:
+        return self.api.respond("GET", "/items/i1", headers=[("Authorization", token)] if token is not None else [])
+
+
+def allow(event: Event) -> Any:
+    return {"isAuthorized": True, "context": {"userId": "u1", "sessionId": "s1"}}
+
+
+def deny(event: Event) -> Any:
+    return {"isAuthorized": False}
+
+
+def test_the_authorizer_runs_first_and_the_function_gets_its_context() -> None:
+    guarded = Guarded(allow)
+
+    reply = guarded.get("Bearer t1")
+
+    assert (reply.status, reply.body) == (200, b"served")
+    (asked,), (served,) = guarded.asked, guarded.served
+    assert (asked["type"], asked["version"], asked["identitySource"]) == ("REQUEST", "2.0", ["Bearer t1"])
+    assert asked["routeArn"] == "arn:aws:execute-api:us-east-1:123456789012:local/$default/GET/items/i1"
+    assert (asked["routeKey"], asked["pathParameters"]) == ("GET /items/{itemId}", {"itemId": "i1"})
+    assert "body" not in asked
+    assert served["requestContext"]["authorizer"] == {"lambda": {"userId": "u1", "sessionId": "s1"}}
+    assert served["requestContext"]["requestId"] == asked["requestContext"]["requestId"]
+
+
+@pytest.mark.parametrize("token", [None, ""], ids=["no header", "an empty one"])
+def test_without_the_identity_source_it_is_401_and_nothing_runs(token: str | None) -> None:
+    guarded = Guarded(allow)
+    reply = guarded.get(token)
+    assert (reply.status, reply.body) == (401, b'{"message":"Unauthorized"}')
+    assert (guarded.asked, guarded.served) == ([], [])
+
+
+def test_a_denial_is_403_and_the_function_never_runs() -> None:
+    guarded = Guarded(deny)
+    reply = guarded.get("Bearer t1")
+    assert (reply.status, reply.body) == (403, b'{"message":"Forbidden"}')
+    assert (len(guarded.asked), guarded.served) == (1, [])
+
+
+def crash(event: Event) -> Any:
+    raise RuntimeError("the table is unreachable")
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [crash, lambda event: None, lambda event: {"isAuthorized": "true"}, lambda e: {"isAuthorized": True, "context": 1}],
+    ids=["raises", "no answer", "isAuthorized not a boolean", "context not an object"],
+)
+def test_an_authorizer_that_fails_is_500_and_is_not_cached(answer: Callable[[Event], Any]) -> None:
+    guarded = Guarded(answer)
+    replies = [guarded.get("Bearer t1") for _ in range(2)]
+    assert [(reply.status, reply.body) for reply in replies] == [(500, b'{"message":"Internal Server Error"}')] * 2
+    assert (len(guarded.asked), guarded.served) == (2, [])
+
+
+@pytest.mark.parametrize("answer", [allow, deny])
+def test_answers_are_cached_on_the_identity_value_for_the_ttl(answer: Callable[[Event], Any]) -> None:
+    guarded = Guarded(answer, ttl=1)
+
+    first, again, other = guarded.get("Bearer t1"), guarded.get("Bearer t1"), guarded.get("Bearer t2")
+    time.sleep(1.1)
+    expired = guarded.get("Bearer t1")
+
+    assert first.status == again.status == other.status == expired.status
+    assert [event["identitySource"] for event in guarded.asked] == [["Bearer t1"], ["Bearer t2"], ["Bearer t1"]]
+
+
+@pytest.mark.parametrize(("identity_headers", "ttl"), [(("authorization",), 0), ((), 10)], ids=["TTL 0", "no source"])
+def test_without_a_ttl_or_an_identity_source_nothing_is_cached(identity_headers: tuple[str, ...], ttl: int) -> None:
+    guarded = Guarded(allow, identity_headers, ttl)
+    assert [guarded.get("Bearer t1").status for _ in range(2)] == [200, 200]
+    assert len(guarded.asked) == 2
+    if not identity_headers:  # nothing to require: the authorizer decides even without the header
+        assert guarded.get().status == 200
+        assert "identitySource" not in guarded.asked[-1]
