@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import logging
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
@@ -16,8 +18,11 @@ from infra.provision import create_key_rings, create_table
 from infra.template import Template
 from tests.conftest import REGION
 from token_service import composition
-from token_service.composition import Clients, RevokeRoute, SessionRoutes
+from token_service.authorization import Authorizer
+from token_service.composition import Clients, EndSessionRoute, RevokeRoute, SessionRoutes
 from token_service.config import Settings
+from token_service.observability import logger
+from token_service.own_sessions import SessionListing
 from token_service.validation import AccessValidator
 
 if TYPE_CHECKING:
@@ -70,6 +75,9 @@ class Service:
     validator: AccessValidator
     sessions: SessionRoutes
     revocation: RevokeRoute
+    authorizer: Authorizer
+    listing: SessionListing
+    ending: EndSessionRoute
     ssm: SSMClient
     dynamodb: DynamoDBClient
 
@@ -90,6 +98,9 @@ def build_service(
         validator=composition.validator(settings, clients, clock),
         sessions=composition.session_routes(settings, clients, clock),
         revocation=composition.revoke_route(settings, clients, clock),
+        authorizer=composition.authorizer(settings, clients, clock),
+        listing=composition.session_listing(settings, clients, clock),
+        ending=composition.end_session_route(settings, clients, clock),
         ssm=ssm,
         dynamodb=dynamodb,
     )
@@ -98,3 +109,16 @@ def build_service(
 @pytest.fixture
 def service(provisioned: None, settings: Settings, ssm: SSMClient, dynamodb: DynamoDBClient) -> Service:
     return build_service(settings, ssm, dynamodb)
+
+
+@pytest.fixture
+def log_output() -> Iterator[io.StringIO]:
+    """What the functions' logger writes at INFO, the template's default level."""
+    level, stream = logger.log_level, io.StringIO()
+    handler = logger.registered_handler
+    assert isinstance(handler, logging.StreamHandler)
+    original = handler.setStream(stream)
+    logger.setLevel("INFO")
+    yield stream
+    logger.setLevel(level)
+    handler.setStream(original)

@@ -48,11 +48,13 @@ def call(
     body: bytes | None = None,
     cookies: Sequence[str] = (),
     headers: Mapping[str, str] | None = None,
+    **route: Any,
 ) -> Answer:
+    """`route`: the rest of `http_api_event`'s arguments (query, route_key, path_parameters, authorizer)."""
     if json_body is not None:
         body = json.dumps(json_body).encode()
     all_headers = {"content-type": "application/json", "user-agent": "insomnia/10.2.0", **(headers or {})}
-    event = http_api_event(method, path, body=body, headers=all_headers, cookies=cookies)
+    event = http_api_event(method, path, body=body, headers=all_headers, cookies=cookies, **route)
     response = endpoint.respond(event, dependency)
     return Answer(response["statusCode"], response["body"], response["headers"], response.get("cookies", []))
 

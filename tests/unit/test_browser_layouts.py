@@ -134,6 +134,16 @@ def test_cors_is_granted_to_the_listed_origins_only_and_never_to_any() -> None:
     assert body["x-amazon-apigateway-cors"]["Fn::If"][0] == "HasAllowedOrigins"
 
 
+def test_cors_lets_a_listed_origin_call_every_method_the_api_routes() -> None:
+    parameters = {"AllowedOrigins": "https://a.example"}
+    body = resources(parameters)["HttpApi"]["Properties"]["Body"]
+    cors = Template.load(parameters=parameters).resolve(body["x-amazon-apigateway-cors"])
+    routed = {method.upper() for methods in body["paths"].values() for method in methods}
+
+    assert "DELETE" in routed  # ending a session
+    assert set(cors["allowMethods"]) == routed
+
+
 PATTERNS = {
     "AllowedOrigins": (
         ["", "https://a.example", "https://a.example,http://localhost:3000"],

@@ -36,9 +36,13 @@ def test_access_token_carries_every_claim_and_its_kid(service: Service, settings
     assert header["alg"] == "HS256"
     stored = service.ssm.get_parameter(Name=settings.access_keys_parameter, WithDecryption=True)["Parameter"]
     assert [header["kid"]] == list(json.loads(stored["Value"])["keys"]), "the ring's one key"
-    assert set(claims) == {"id", "sub", "iat", "exp", "jti", "iss", "aud", "token_use"}
+    assert set(claims) == {"id", "sub", "iat", "exp", "jti", "iss", "aud", "token_use", "sid"}
     assert claims["id"] == claims["sub"] == USER_ID
     assert claims["exp"] - claims["iat"] == 600
+    stored_session = service.dynamodb.get_item(
+        TableName=settings.sessions_table, Key={"sessionId": {"S": claims["sid"]}}
+    )
+    assert stored_session["Item"]["userId"]["S"] == USER_ID, "the access token names its login session"
     assert (claims["iss"], claims["aud"], claims["token_use"]) == (settings.issuer, settings.audience, "access")
 
 

@@ -4,30 +4,13 @@ from __future__ import annotations
 
 import io
 import json
-import logging
-from collections.abc import Iterator
 
-import pytest
 from botocore.stub import Stubber
 
 from tests.unit.conftest import Service
 from tests.unit.http_calls import USER_ID, call
 from token_service.handlers import issue, refresh, revoke, validate
 from token_service.key_rings import parse_key_ring
-from token_service.observability import logger
-
-
-@pytest.fixture
-def log_output() -> Iterator[io.StringIO]:
-    """What the functions' logger writes at INFO, the template's default level."""
-    level, stream = logger.log_level, io.StringIO()
-    handler = logger.registered_handler
-    assert isinstance(handler, logging.StreamHandler)
-    original = handler.setStream(stream)
-    logger.setLevel("INFO")
-    yield stream
-    logger.setLevel(level)
-    handler.setStream(original)
 
 
 def full_flow(service: Service) -> set[str]:

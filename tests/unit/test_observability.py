@@ -13,7 +13,8 @@ from infra.template import Template
 
 IMPORT_ALL_HANDLERS = (
     "import sys; import token_service.handlers.validate, token_service.handlers.issue, "
-    "token_service.handlers.refresh, token_service.handlers.revoke, token_service.handlers.health; "
+    "token_service.handlers.refresh, token_service.handlers.revoke, token_service.handlers.health, "
+    "token_service.handlers.authorizer, token_service.handlers.list_sessions, token_service.handlers.end_session; "
     "print('aws_xray_sdk' in sys.modules)"
 )
 

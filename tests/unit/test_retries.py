@@ -17,6 +17,7 @@ from threading import Thread
 from typing import TYPE_CHECKING, Any
 
 import boto3
+import jwt
 import pytest
 from moto.server import ThreadedMotoServer
 
@@ -27,9 +28,10 @@ from tests.conftest import REGION
 from tests.unit.conftest import STAGE, TABLE_NAME, Service, build_service
 from tests.unit.http_calls import FORGED_TOKEN, USER_ID, Answer, call, expected_body
 from token_service import messages
+from token_service.authorization import Caller
 from token_service.aws import CLIENT_CONFIG
 from token_service.config import Settings
-from token_service.handlers import issue, refresh, revoke, validate
+from token_service.handlers import end_session, issue, refresh, revoke, validate
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -170,6 +172,34 @@ def test_logging_out_everywhere_whose_answer_was_lost_ends_every_session(lossy: 
 
     assert (answer.status, proxy.dropped) == (200, ["DynamoDB_20120810.UpdateItem"])
     assert [stored["status"] for stored in sessions(lossy)] == ["revoked", "revoked"]
+
+
+def test_ending_a_session_whose_answer_was_lost_is_a_success(lossy: Service, proxy: LossyProxy) -> None:
+    laptop = call(issue.handler, lossy.sessions, "POST", "/tokens", json_body={"id": USER_ID})
+    phone = call(issue.handler, lossy.sessions, "POST", "/tokens", json_body={"id": USER_ID})
+    laptop_session, phone_session = (session_of(answer) for answer in (laptop, phone))
+    proxy.drop_answer_to = "UpdateItem"
+
+    answer = call(
+        end_session.handler,
+        lossy.ending,
+        "DELETE",
+        f"/tokens/sessions/{phone_session}",
+        route_key="DELETE /tokens/sessions/{sessionId}",
+        path_parameters={"sessionId": phone_session},
+        authorizer=Caller(USER_ID, laptop_session).context(),
+    )
+
+    assert (answer.status, proxy.dropped) == (200, ["DynamoDB_20120810.UpdateItem"])
+    assert {stored["sessionId"]: stored["status"] for stored in sessions(lossy)} == {
+        laptop_session: "active",
+        phone_session: "revoked",
+    }
+
+
+def session_of(answer: Answer) -> str:
+    session_id: str = jwt.decode(answer.cookie_value("accessToken"), options={"verify_signature": False})["sid"]
+    return session_id
 
 
 class Context:

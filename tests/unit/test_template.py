@@ -13,13 +13,35 @@ import pytest
 from samtranslator.translator.transform import transform
 
 from infra.template import ROOT, Template
-from token_service.sessions import USER_INDEX
+from token_service.sessions import NEWEST_FIRST_INDEX, USER_INDEX
 
-FUNCTIONS = ("HealthFunction", "ValidateFunction", "IssueFunction", "RefreshFunction", "RevokeFunction")
+FUNCTIONS = (
+    "HealthFunction",
+    "ValidateFunction",
+    "IssueFunction",
+    "RefreshFunction",
+    "RevokeFunction",
+    "TokenAuthorizerFunction",
+    "ListSessionsFunction",
+    "EndSessionFunction",
+)
+READ_NO_RING = ("HealthFunction", "EndSessionFunction")
+ROUTES = {
+    ("GET", "/"): "HealthFunction",
+    ("GET", "/tokens/validate"): "ValidateFunction",
+    ("POST", "/tokens"): "IssueFunction",
+    ("POST", "/tokens/refresh"): "RefreshFunction",
+    ("POST", "/tokens/revoke"): "RevokeFunction",
+    ("GET", "/tokens/sessions"): "ListSessionsFunction",
+    ("DELETE", "/tokens/sessions/{sessionId}"): "EndSessionFunction",
+}
+# What the listing reads of each session beyond the index's keys: it shows the times, IP and user
+# agent, and keeps live sessions only.
+LISTING_READS = {"status", "expiresAt", "rotatedAt", "ip", "userAgent"}
 
 
 @pytest.fixture(scope="module")
-def transformed() -> Mapping[str, Any]:
+def transformed_template() -> Mapping[str, Any]:
     """aws-sam-translator's offline transform, as `sam validate` and CloudFormation run it."""
     document = dict(Template.load().document)
     document["Globals"]["Function"]["CodeUri"] = "s3://bucket/functions.zip"  # the transform wants S3 CodeUris
@@ -30,8 +52,20 @@ def transformed() -> Mapping[str, Any]:
 
     with pytest.MonkeyPatch.context() as environment:
         environment.setenv("AWS_DEFAULT_REGION", "us-east-1")  # the transform needs a region, nothing else
-        resources: Mapping[str, Any] = transform(document, {}, NoManagedPolicies())["Resources"]
+        template: Mapping[str, Any] = transform(document, {}, NoManagedPolicies())
+    return template
+
+
+@pytest.fixture(scope="module")
+def transformed(transformed_template: Mapping[str, Any]) -> Mapping[str, Any]:
+    resources: Mapping[str, Any] = transformed_template["Resources"]
     return resources
+
+
+def operations(resources: Mapping[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
+    """The API's routes as API Gateway imports them: (METHOD, path) -> the OpenAPI operation."""
+    paths = resources["HttpApi"]["Properties"]["Body"]["paths"]
+    return {(method.upper(), path): spec for path, methods in paths.items() for method, spec in methods.items()}
 
 
 def role_statements(resources: Mapping[str, Any], function: str) -> list[dict[str, Any]]:
@@ -55,23 +89,13 @@ def test_cfn_lint_is_clean() -> None:
 
 
 def test_every_route_reaches_its_function_with_payload_format_2(transformed: Mapping[str, Any]) -> None:
-    paths = transformed["HttpApi"]["Properties"]["Body"]["paths"]
-    routes = {
-        (method.upper(), path): spec["x-amazon-apigateway-integration"]
-        for path, methods in paths.items()
-        for method, spec in methods.items()
-    }
-    expected = {
-        ("GET", "/"): "HealthFunction",
-        ("GET", "/tokens/validate"): "ValidateFunction",
-        ("POST", "/tokens"): "IssueFunction",
-        ("POST", "/tokens/refresh"): "RefreshFunction",
-        ("POST", "/tokens/revoke"): "RevokeFunction",
-    }
-    assert set(routes) == set(expected)
-    for route, function in expected.items():
+    routes = {route: spec["x-amazon-apigateway-integration"] for route, spec in operations(transformed).items()}
+    assert set(routes) == set(ROUTES)
+    for route, function in ROUTES.items():
         assert routes[route]["payloadFormatVersion"] == "2.0"
         assert f"${{{function}.Arn}}" in routes[route]["uri"]["Fn::Sub"]
+    # The authorizer runs before routes, never as one.
+    assert not [spec for spec in routes.values() if "TokenAuthorizerFunction" in str(spec["uri"])]
 
 
 @pytest.mark.parametrize(("config_env", "iam"), [("dev", False), ("prod", True)])
@@ -99,8 +123,7 @@ def test_sessions_table_has_ttl_user_index_recovery_and_encryption(transformed: 
     assert table["BillingMode"] == "PAY_PER_REQUEST"
     assert table["KeySchema"] == [{"AttributeName": "sessionId", "KeyType": "HASH"}]
     assert table["TimeToLiveSpecification"] == {"AttributeName": "expiresAt", "Enabled": True}
-    (index,) = table["GlobalSecondaryIndexes"]
-    assert index["KeySchema"] == [{"AttributeName": "userId", "KeyType": "HASH"}]
+    assert {index["KeySchema"][0]["AttributeName"] for index in table["GlobalSecondaryIndexes"]} == {"userId"}
     assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
     assert table["SSESpecification"] == {"SSEEnabled": True}
 
@@ -145,16 +168,40 @@ def test_revoke_reads_the_refresh_ring_and_may_only_update_and_query_the_user_in
     assert query["Resource"] == {"Fn::Sub": f"${{SessionsTable.Arn}}/index/{USER_INDEX}"}
 
 
-def test_the_user_index_is_the_one_the_code_queries(transformed: Mapping[str, Any]) -> None:
-    (index,) = transformed["SessionsTable"]["Properties"]["GlobalSecondaryIndexes"]
-    assert index["IndexName"] == USER_INDEX
-    assert index["Projection"] == {"ProjectionType": "KEYS_ONLY"}
+def indexes(resources: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    return {index["IndexName"]: index for index in resources["SessionsTable"]["Properties"]["GlobalSecondaryIndexes"]}
+
+
+def test_the_indexes_are_the_ones_the_code_queries(transformed: Mapping[str, Any]) -> None:
+    # Both stay: CloudFormation adds or removes one index per update, so replacing byUser would
+    # fail the update of a deployed stack.
+    assert set(indexes(transformed)) == {USER_INDEX, NEWEST_FIRST_INDEX}
+    assert indexes(transformed)[USER_INDEX]["Projection"] == {"ProjectionType": "KEYS_ONLY"}
+
+
+def test_the_newest_first_index_orders_a_users_sessions_by_creation(transformed: Mapping[str, Any]) -> None:
+    index = indexes(transformed)[NEWEST_FIRST_INDEX]
+    assert index["KeySchema"] == [
+        {"AttributeName": "userId", "KeyType": "HASH"},
+        {"AttributeName": "createdAt", "KeyType": "RANGE"},
+    ]
+    definitions = transformed["SessionsTable"]["Properties"]["AttributeDefinitions"]
+    assert {d["AttributeName"]: d["AttributeType"] for d in definitions}["createdAt"] == "N"  # epoch seconds
+
+
+def test_the_newest_first_index_projects_what_the_listing_reads_and_no_token_id(transformed: Mapping[str, Any]) -> None:
+    projection = indexes(transformed)[NEWEST_FIRST_INDEX]["Projection"]
+    assert projection["ProjectionType"] == "INCLUDE"
+    projected = set(projection["NonKeyAttributes"])
+    assert projected >= LISTING_READS
+    # ListSessionsFunction reads the table through this index only: it can never see a token id.
+    assert not {"currentTokenId", "previousTokenId"} & projected
 
 
 def test_no_kms_permission_with_the_aws_managed_key(transformed: Mapping[str, Any]) -> None:
     # aws/ssm's key policy lets the account's principals decrypt through SSM; a customer managed
     # key's grant is tested in test_template_production.
-    for function in ("ValidateFunction", "IssueFunction", "RefreshFunction", "RevokeFunction"):
+    for function in FUNCTIONS:
         assert not [s for s in role_statements(transformed, function) if "kms" in str(s["Action"])]
 
 
@@ -173,10 +220,14 @@ def test_environment_names_the_stage_rings_and_the_table() -> None:
     assert custom.function_environment("IssueFunction")["ACCESS_KEYS_PARAMETER"] == "/acme/ring"
 
 
-def test_outputs_give_the_https_url_and_the_table(transformed: Mapping[str, Any]) -> None:
-    outputs = Template.load().document["Outputs"]
+def test_outputs_give_the_https_url_the_table_and_the_authorizer(transformed_template: Mapping[str, Any]) -> None:
+    outputs = transformed_template["Outputs"]
     assert outputs["ApiUrl"]["Value"]["Fn::Sub"].startswith("https://${HttpApi}.execute-api.")
     assert outputs["SessionsTableName"]["Value"] == {"Ref": "SessionsTable"}
+    authorizer = outputs["TokenAuthorizerFunctionArn"]
+    assert authorizer["Value"] == {"Fn::GetAtt": ["TokenAuthorizerFunction", "Arn"]}
+    # Another stack attaches it with `!ImportValue <this stack>-TokenAuthorizerFunctionArn`.
+    assert authorizer["Export"]["Name"] == {"Fn::Sub": "${AWS::StackName}-TokenAuthorizerFunctionArn"}
 
 
 @pytest.mark.parametrize("layer", ["", "arn:aws:lambda:us-east-1:177933569100:layer:AWS-Parameters-and-Secrets:12"])
@@ -186,7 +237,7 @@ def test_every_function_gets_the_parameters_extension_exactly_when_its_layer_is_
     template = Template.load(parameters={"ParametersExtensionLayerArn": layer}, resource_names={"SessionsTable": "t"})
     for function in FUNCTIONS:
         chosen = template.resolve(transformed[function]["Properties"]["Layers"])
-        if function == "HealthFunction":  # it reads no ring: never the extension
+        if function in READ_NO_RING:  # never the extension
             assert chosen == {"Ref": "AWS::NoValue"}
         else:
             assert chosen == ([layer] if layer else [])

@@ -1,8 +1,9 @@
 """template.yaml as an operator deploys it: the SAM transform under every switch that changes what is granted.
 
 Each combination of the switches (tracing, the extension and Powertools layers, a customer managed
-key, an alarms topic, the issue route's authorization) is transformed by aws-sam-translator, as
-CloudFormation does, and read back: IAM (managed policies included), layers, alarms, log groups.
+key, an alarms topic, the issue route's authorization, the authorizer's session check) is transformed
+by aws-sam-translator, as CloudFormation does, and read back: IAM (managed policies included),
+layers, alarms, log groups, routes; the authorizer under each token source and cache time.
 """
 
 from __future__ import annotations
@@ -28,8 +29,18 @@ from samtranslator.translator.transform import transform
 
 from infra.sam_local import resolve_layers
 from infra.template import ROOT, Template
+from token_service.sessions import NEWEST_FIRST_INDEX
 
-FUNCTIONS = ("HealthFunction", "ValidateFunction", "IssueFunction", "RefreshFunction", "RevokeFunction")
+FUNCTIONS = (
+    "HealthFunction",
+    "ValidateFunction",
+    "IssueFunction",
+    "RefreshFunction",
+    "RevokeFunction",
+    "TokenAuthorizerFunction",
+    "ListSessionsFunction",
+    "EndSessionFunction",
+)
 NO_VALUE = {"Ref": "AWS::NoValue"}
 EXTENSION = "arn:aws:lambda:us-east-1:177933569100:layer:AWS-Parameters-and-Secrets-Lambda-Extension-Arm64:17"
 POWERTOOLS = "arn:aws:lambda:us-east-1:017000801446:layer:AWSLambdaPowertoolsPythonV3-python313-arm64:18"
@@ -42,6 +53,7 @@ XRAY_WRITE = f"{MANAGED}AWSXrayWriteOnlyAccess"
 RING_ARN = "arn:aws:ssm:us-east-1:123456789012:parameter/token-service/dev/{}-keys"
 TABLE_ARN = {"Fn::GetAtt": ["SessionsTable", "Arn"]}
 USER_INDEX_ARN = {"Fn::Sub": "${SessionsTable.Arn}/index/byUser"}
+NEWEST_FIRST_INDEX_ARN = {"Fn::Sub": f"${{SessionsTable.Arn}}/index/{NEWEST_FIRST_INDEX}"}
 
 # The README's least-privilege table: the rings each function reads, and what it may do to the table.
 RINGS_READ: dict[str, tuple[str, ...]] = {
@@ -50,6 +62,9 @@ RINGS_READ: dict[str, tuple[str, ...]] = {
     "IssueFunction": ("access", "refresh"),
     "RefreshFunction": ("access", "refresh"),
     "RevokeFunction": ("refresh",),
+    "TokenAuthorizerFunction": ("access",),
+    "ListSessionsFunction": ("access",),  # its page tokens are signed with the access ring
+    "EndSessionFunction": (),
 }
 TABLE_GRANTS: dict[str, tuple[tuple[str, Any], ...]] = {
     "HealthFunction": (),
@@ -57,7 +72,12 @@ TABLE_GRANTS: dict[str, tuple[tuple[str, Any], ...]] = {
     "IssueFunction": (("dynamodb:PutItem", TABLE_ARN),),
     "RefreshFunction": (("dynamodb:UpdateItem", TABLE_ARN),),
     "RevokeFunction": (("dynamodb:UpdateItem", TABLE_ARN), ("dynamodb:Query", USER_INDEX_ARN)),
+    "TokenAuthorizerFunction": (),
+    "ListSessionsFunction": (("dynamodb:Query", NEWEST_FIRST_INDEX_ARN),),
+    "EndSessionFunction": (("dynamodb:UpdateItem", TABLE_ARN),),
 }
+# With AuthorizerChecksSession, the authorizer reads the token's session, and only that.
+SESSION_CHECK_GRANTS: tuple[tuple[str, Any], ...] = (("dynamodb:GetItem", TABLE_ARN),)
 
 
 @dataclass(frozen=True)
@@ -70,6 +90,7 @@ class Switches:
     kms_key: bool
     topic: bool
     issue_authorization: str
+    checks_session: bool
 
     @property
     def parameters(self) -> dict[str, str]:
@@ -80,27 +101,40 @@ class Switches:
             "KeyRingsKmsKeyArn": KMS_KEY if self.kms_key else "",
             "AlarmsTopicArn": TOPIC if self.topic else "",
             "IssueAuthorization": self.issue_authorization,
+            "AuthorizerChecksSession": "true" if self.checks_session else "false",
         }
 
     @property
     def label(self) -> str:
-        flags = {"extension": self.extension, "powertools": self.powertools, "cmk": self.kms_key, "topic": self.topic}
+        flags = {
+            "extension": self.extension,
+            "powertools": self.powertools,
+            "cmk": self.kms_key,
+            "topic": self.topic,
+            "session-check": self.checks_session,
+        }
         return "-".join([self.tracing, *(name for name, on in flags.items() if on), self.issue_authorization])
 
 
 def every_combination() -> list[Switches]:
     """Every combination the template accepts: tracing needs the Powertools layer (its Rules say so)."""
     combinations = [
-        Switches(tracing, extension, powertools, kms_key, topic, authorization)
+        Switches(tracing, extension, powertools, kms_key, topic, authorization, checks_session)
         for tracing, authorization in itertools.product(["Active", "Disabled"], ["AWS_IAM", "NONE"])
-        for extension, powertools, kms_key, topic in itertools.product([False, True], repeat=4)
+        for extension, powertools, kms_key, topic, checks_session in itertools.product([False, True], repeat=5)
     ]
     return [switches for switches in combinations if switches.tracing == "Disabled" or switches.powertools]
 
 
 COMBINATIONS = every_combination()
 DEFAULTS = Switches(
-    tracing="Disabled", extension=False, powertools=False, kms_key=False, topic=False, issue_authorization="AWS_IAM"
+    tracing="Disabled",
+    extension=False,
+    powertools=False,
+    kms_key=False,
+    topic=False,
+    issue_authorization="AWS_IAM",
+    checks_session=True,
 )
 
 
@@ -113,8 +147,12 @@ def template(parameters: Mapping[str, str]) -> Template:
     return Template(document(), parameters, resource_names={"SessionsTable": "sessions"})
 
 
-@functools.cache
 def transformed(switches: Switches) -> Mapping[str, Any]:
+    return transformed_with(tuple(sorted(switches.parameters.items())))
+
+
+@functools.cache
+def transformed_with(parameters: tuple[tuple[str, str], ...]) -> Mapping[str, Any]:
     """The Resources aws-sam-translator makes of the template with these parameter values.
 
     Its region is the tests' AWS_DEFAULT_REGION (tests/conftest.py); the template names no managed
@@ -122,7 +160,7 @@ def transformed(switches: Switches) -> Mapping[str, Any]:
     """
     sam = copy.deepcopy(dict(document()))
     sam["Globals"]["Function"]["CodeUri"] = "s3://bucket/functions.zip"  # the transform wants S3 CodeUris
-    resources: Mapping[str, Any] = transform(sam, switches.parameters, SimpleNamespace(load=dict))["Resources"]
+    resources: Mapping[str, Any] = transform(sam, dict(parameters), SimpleNamespace(load=dict))["Resources"]
     return resources
 
 
@@ -159,7 +197,10 @@ def least_privilege(switches: Switches, function: str) -> tuple[frozenset[str], 
     """What the README's least-privilege table allows the function with these switches."""
     managed = {BASIC_EXECUTION} | ({XRAY_WRITE} if switches.tracing == "Active" else set())
     rings = [RING_ARN.format(ring) for ring in RINGS_READ[function]]
-    inline = {grant(action, resource) for action, resource in TABLE_GRANTS[function]}
+    table_grants = TABLE_GRANTS[function]
+    if function == "TokenAuthorizerFunction" and switches.checks_session:
+        table_grants += SESSION_CHECK_GRANTS
+    inline = {grant(action, resource) for action, resource in table_grants}
     if rings:
         inline.add(grant(["ssm:GetParameters", "ssm:GetParameter"], rings))
     if rings and switches.kms_key:
@@ -177,10 +218,23 @@ def combinations(test: Any) -> Any:
     return pytest.mark.parametrize("switches", COMBINATIONS, ids=[switches.label for switches in COMBINATIONS])(test)
 
 
+def test_the_least_privilege_table_names_every_function() -> None:
+    functions = {name for name, r in transformed(DEFAULTS).items() if r["Type"] == "AWS::Lambda::Function"}
+    assert functions == set(FUNCTIONS) == set(RINGS_READ) == set(TABLE_GRANTS)
+
+
 @combinations
 @pytest.mark.parametrize("function", FUNCTIONS)
 def test_every_role_grants_exactly_the_least_privilege_table(switches: Switches, function: str) -> None:
     assert granted(switches, function) == least_privilege(switches, function)
+
+
+@combinations
+def test_the_authorizer_checks_sessions_exactly_when_its_role_may_read_them(switches: Switches) -> None:
+    environment = template(switches.parameters).function_environment("TokenAuthorizerFunction")
+    _, inline = granted(switches, "TokenAuthorizerFunction")
+    may_read = {grant(action, resource) for action, resource in SESSION_CHECK_GRANTS} <= inline
+    assert (environment["AUTHORIZER_CHECKS_SESSION"] == "true") is may_read is switches.checks_session
 
 
 @combinations
@@ -246,6 +300,75 @@ def test_issue_route_authorization_follows_its_switch(switches: Switches) -> Non
     post = transformed(switches)["HttpApi"]["Properties"]["Body"]["paths"]["/tokens"]["post"]
     expected: list[dict[str, list[str]]] = [{"sigv4": []}] if switches.issue_authorization == "AWS_IAM" else []
     assert resolved(switches, post["security"]) == expected
+
+
+# -- the Lambda authorizer, as API Gateway imports it ---------------------------------------------------
+
+SESSION_ROUTES = {("GET", "/tokens/sessions"), ("DELETE", "/tokens/sessions/{sessionId}")}
+# The header API Gateway requires, and caches answers on, for each AuthorizerTokenSource; None: no identity source.
+IDENTITY_SOURCES = {"cookie": "$request.header.Cookie", "bearer": "$request.header.Authorization", "either": None}
+
+
+def operations(resources: Mapping[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
+    paths = resources["HttpApi"]["Properties"]["Body"]["paths"]
+    return {(method.upper(), path): spec for path, methods in paths.items() for method, spec in methods.items()}
+
+
+@combinations
+def test_only_the_sessions_routes_require_the_authorizer_and_cannot_skip_it(switches: Switches) -> None:
+    requirements = {
+        route: resolved(switches, operation.get("security", []))
+        for route, operation in operations(transformed(switches)).items()
+    }
+    guarded = {route for route, security in requirements.items() if "tokenAuthorizer" in str(security)}
+    assert guarded == SESSION_ROUTES
+    # One requirement, no empty alternative ({}) that would let a request through without it.
+    assert all(requirements[route] == [{"tokenAuthorizer": []}] for route in SESSION_ROUTES)
+
+
+@pytest.mark.parametrize("cache_seconds", ["0", "10", "30"])
+@pytest.mark.parametrize("token_source", sorted(IDENTITY_SOURCES))
+def test_api_gateway_gets_the_authorizer_its_token_source_asks_for(token_source: str, cache_seconds: str) -> None:
+    parameters = {"AuthorizerTokenSource": token_source, "AuthorizerCacheSeconds": cache_seconds}
+    resources = transformed_with(tuple(sorted(parameters.items())))
+    chosen = template(parameters)
+    scheme = chosen.resolve(
+        resources["HttpApi"]["Properties"]["Body"]["components"]["securitySchemes"]["tokenAuthorizer"]
+    )
+    authorizer = scheme["x-amazon-apigateway-authorizer"]
+
+    assert authorizer["type"] == "request"
+    assert (authorizer["authorizerPayloadFormatVersion"], authorizer["enableSimpleResponses"]) == ("2.0", True)
+    identity_source = IDENTITY_SOURCES[token_source]
+    assert authorizer.get("identitySource") == identity_source
+    if identity_source is not None:
+        assert identity_source == f"$request.header.{scheme['name']}" and scheme["in"] == "header"
+    # API Gateway caches answers on the identity source only: without one, nothing is cached.
+    assert int(authorizer["authorizerResultTtlInSeconds"]) == (int(cache_seconds) if identity_source else 0)
+    # Invoked as SAM invokes the routes' functions, naming the authorizer function instead.
+    integration = operations(resources)[("GET", "/tokens/sessions")]["x-amazon-apigateway-integration"]
+    route_uri = chosen.resolve(integration["uri"])["Fn::Sub"]
+    expected_uri = route_uri.replace("${ListSessionsFunction.Arn}", "${TokenAuthorizerFunction.Arn}")
+    assert chosen.resolve(authorizer["authorizerUri"]) == {"Fn::Sub": expected_uri}
+
+
+def test_no_cached_answer_outlives_the_shortest_access_token() -> None:
+    parameters = document()["Parameters"]
+    assert parameters["AuthorizerCacheSeconds"]["MinValue"] == 0
+    assert parameters["AuthorizerCacheSeconds"]["MaxValue"] <= parameters["AccessTokenTtlSeconds"]["MinValue"]
+
+
+def test_api_gateway_may_invoke_the_authorizer_only_as_this_apis_authorizer() -> None:
+    resources = transformed(DEFAULTS)
+    names = ({"Ref": "TokenAuthorizerFunction"}, {"Fn::GetAtt": ["TokenAuthorizerFunction", "Arn"]})
+    (permission,) = [
+        r["Properties"]
+        for r in resources.values()
+        if r["Type"] == "AWS::Lambda::Permission" and r["Properties"]["FunctionName"] in names
+    ]
+    assert (permission["Action"], permission["Principal"]) == ("lambda:InvokeFunction", "apigateway.amazonaws.com")
+    source = template({}).resolve(permission["SourceArn"])
+    assert source == {"Fn::Sub": "arn:aws:execute-api:us-east-1:123456789012:${HttpApi}/authorizers/*"}
 
 
 @pytest.mark.parametrize("metric", ["Errors", "Throttles"])
