@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 import pytest
 import schemathesis
@@ -23,7 +24,7 @@ from schemathesis import checks as schemathesis_checks
 from infra.local import LocalStack
 from infra.provision import create_table
 from infra.template import ROOT, Template
-from tests.integration.browser import USER_ID, Answer, Browser
+from tests.integration.browser import USER_ID, Answer, Browser, claims
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -32,13 +33,25 @@ DOCUMENT_PATH = ROOT / "openapi.yaml"
 DOCUMENT_URI = "urn:token-service:openapi"
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
+# API Gateway's own answers (the authorizer's 401, 403 and 500) are plain application/json.
+GATEWAY_RESPONSES = "#/components/responses/Gateway"
+GATEWAY_CONTENT_TYPE = "application/json"
 BODY_LIMIT = 16 * 1024
 # The one documented status no HTTP request can cause on the local stack: the validate function
 # reads only the access key ring, which stays cached (KeyRingsMaxAgeSeconds) once it has been read,
 # and touches no table. Its 503 is exercised in-process by tests/unit/test_faults.py.
 NOT_DRIVABLE_OVER_HTTP = {("GET", "/tokens/validate", 503)}
-# Driven by deleting the sessions table under the running stack (test_a_failing_table_is_the_documented_503).
-FAILING_TABLE_ROUTES = ("/tokens", "/tokens/refresh", "/tokens/revoke")
+# Their 200s set both cookies, or clear them.
+TOKEN_ROUTES = ("/tokens", "/tokens/refresh", "/tokens/revoke")
+SESSIONS = "/tokens/sessions"
+A_SESSION = "/tokens/sessions/{sessionId}"
+# Driven by deleting the sessions table under the running stack (test_a_failing_table_is_documented):
+# the token routes' 503; behind the authorizer, its 500 for a token it has not answered for yet,
+# and the routes' own 503 for one whose answer API Gateway still has cached.
+FAILING_TABLE_STATUSES = {
+    *(("POST", path, 503) for path in TOKEN_ROUTES),
+    *((method, path, status) for method, path in (("GET", SESSIONS), ("DELETE", A_SESSION)) for status in (503, 500)),
+}
 
 
 @cache
@@ -88,7 +101,8 @@ def assert_conforms(method: str, path: str, answer: Answer) -> None:
     assert content_type.split(";")[0].strip() == media_type
     body: Any = answer.text
     if media_type == "application/json":
-        assert content_type == JSON_CONTENT_TYPE
+        by_gateway = responses[str(answer.status)].get("$ref", "").startswith(GATEWAY_RESPONSES)
+        assert content_type == (GATEWAY_CONTENT_TYPE if by_gateway else JSON_CONTENT_TYPE)
         body = json.loads(answer.body)
     schema_pointer = pointer("paths", path, method.lower(), "responses", str(answer.status))
     if "$ref" in responses[str(answer.status)]:
@@ -129,7 +143,7 @@ def test_the_document_has_exactly_the_templates_routes() -> None:
 
 def test_the_driven_cases_cover_every_documented_status() -> None:
     driven = {(case.method, case.path, case.status) for case in CASES}
-    driven |= {("POST", path, 503) for path in FAILING_TABLE_ROUTES}
+    driven |= FAILING_TABLE_STATUSES
     assert driven | NOT_DRIVABLE_OVER_HTTP == documented_statuses()
     assert not driven & NOT_DRIVABLE_OVER_HTTP
 
@@ -145,6 +159,12 @@ class Case:
     status: int
     send: Callable[[Callable[[], Browser]], Answer]
     message: str | None = None
+    clears_cookies: bool = False  # a 200 beyond the token routes' that clears both cookies
+
+    @property
+    def cookies_set(self) -> list[str]:
+        touches_cookies = (self.status == 200 and self.path in TOKEN_ROUTES) or self.clears_cookies
+        return ["accessToken", "refreshToken"] if touches_cookies else []
 
     def __str__(self) -> str:
         return self.name
@@ -174,6 +194,37 @@ def replayed(path: str) -> Callable[[Callable[[], Browser]], Answer]:
 
 def garbage_cookie(name: str) -> dict[str, str]:
     return {"Cookie": f"{name}=not.a.token"}
+
+
+def session_id(browser: Browser) -> str:
+    """The id of the session the browser's cookies belong to."""
+    sid: str = claims(browser.cookie_value("refreshToken"))["sid"]
+    return sid
+
+
+def end(browser: Browser, session: str) -> Answer:
+    return browser.request("DELETE", f"{SESSIONS}/{session}")
+
+
+def end_this_session(browser: Browser) -> Answer:
+    return end(browser, session_id(browser))
+
+
+def end_an_ended_session(new_browser: Callable[[], Browser]) -> Answer:
+    """A session its own browser logged out of, ended again from another of the user's."""
+    ended = signed_in(new_browser)
+    ended_id = session_id(ended)
+    assert end_this_session(ended).status == 200
+    return end(signed_in(new_browser), ended_id)
+
+
+def next_page(new_browser: Callable[[], Browser]) -> Answer:
+    """The second page of a user's sessions, one a page: the user has at least two."""
+    signed_in(new_browser)
+    browser = signed_in(new_browser)
+    first = browser.get(f"{SESSIONS}?limit=1")
+    assert first.status == 200, first.text
+    return browser.get(f"{SESSIONS}?" + urlencode({"limit": 1, "pageToken": json.loads(first.body)["nextPageToken"]}))
 
 
 CASES = [
@@ -275,6 +326,56 @@ CASES = [
         413,
         lambda nb: nb().post("/tokens/revoke", body=oversized("refreshToken")),
     ),
+    Case("sessions", "GET", SESSIONS, 200, lambda nb: signed_in(nb).get(SESSIONS), "로그인된 세션 목록입니다."),
+    Case("sessions-next-page", "GET", SESSIONS, 200, next_page),
+    Case("sessions-limit-zero", "GET", SESSIONS, 400, lambda nb: signed_in(nb).get(f"{SESSIONS}?limit=0")),
+    Case("sessions-limit-over", "GET", SESSIONS, 400, lambda nb: signed_in(nb).get(f"{SESSIONS}?limit=51")),
+    Case("sessions-page-token", "GET", SESSIONS, 400, lambda nb: signed_in(nb).get(f"{SESSIONS}?pageToken=x.y.z")),
+    Case(
+        "sessions-query-too-long",
+        "GET",
+        SESSIONS,
+        400,
+        lambda nb: signed_in(nb).get(f"{SESSIONS}?pageToken={'x' * 1100}"),
+    ),
+    Case("sessions-no-cookie", "GET", SESSIONS, 401, lambda nb: nb().get(SESSIONS)),
+    Case(
+        "sessions-invalid", "GET", SESSIONS, 403, lambda nb: nb().get(SESSIONS, headers=garbage_cookie("accessToken"))
+    ),
+    Case(
+        "end-other-session",
+        "DELETE",
+        A_SESSION,
+        200,
+        lambda nb: end(signed_in(nb), session_id(signed_in(nb))),
+        "세션이 정상적으로 종료되었습니다.",
+    ),
+    Case(
+        "end-this-session",
+        "DELETE",
+        A_SESSION,
+        200,
+        lambda nb: end_this_session(signed_in(nb)),
+        "세션이 정상적으로 종료되었습니다.",
+        clears_cookies=True,
+    ),
+    Case("end-unknown-session", "DELETE", A_SESSION, 404, lambda nb: end(signed_in(nb), "A" * 22)),
+    Case(
+        "end-ended-session",
+        "DELETE",
+        A_SESSION,
+        404,
+        end_an_ended_session,
+    ),
+    Case("end-malformed-id", "DELETE", A_SESSION, 400, lambda nb: end(signed_in(nb), "not-a-session")),
+    Case("end-no-cookie", "DELETE", A_SESSION, 401, lambda nb: end(nb(), "A" * 22)),
+    Case(
+        "end-invalid",
+        "DELETE",
+        A_SESSION,
+        403,
+        lambda nb: nb().request("DELETE", f"{SESSIONS}/{'A' * 22}", headers=garbage_cookie("accessToken")),
+    ),
 ]
 
 
@@ -285,28 +386,39 @@ def test_each_documented_answer_is_what_the_stack_answers(case: Case, new_browse
     assert_conforms(case.method, case.path, answer)
     if case.message is not None:
         assert json.loads(answer.body)["message"] == case.message
-    set_names = sorted(cookie.split("=", 1)[0] for cookie in answer.set_cookies)
-    expected = ["accessToken", "refreshToken"] if case.path != "/" and case.status == 200 else []
-    assert set_names == (expected if case.path != "/tokens/validate" else [])
+    assert sorted(cookie.split("=", 1)[0] for cookie in answer.set_cookies) == case.cookies_set
 
 
-def test_a_failing_table_is_the_documented_503(stack: LocalStack, dynamodb: DynamoDBClient) -> None:
+def test_a_failing_table_is_documented(stack: LocalStack, dynamodb: DynamoDBClient) -> None:
     browser = Browser(stack.url)
     assert browser.post("/tokens", json_body={"id": USER_ID}).status == 200
-    refresh_token = browser.cookie_value("refreshToken")
+    refresh_token, session = browser.cookie_value("refreshToken"), session_id(browser)
+    # API Gateway now holds the authorizer's answer for these cookies (AuthorizerCacheSeconds).
+    assert browser.get(SESSIONS).status == 200
+    unanswered = Browser(stack.url)
+    assert unanswered.post("/tokens", json_body={"id": USER_ID}).status == 200
     dynamodb.delete_table(TableName=stack.table_name)
     try:
         answers = {
-            "/tokens": Browser(stack.url).post("/tokens", json_body={"id": USER_ID}),
-            "/tokens/refresh": Browser(stack.url).post("/tokens/refresh", json_body={"refreshToken": refresh_token}),
-            "/tokens/revoke": Browser(stack.url).post("/tokens/revoke", json_body={"refreshToken": refresh_token}),
+            ("POST", "/tokens", 503): Browser(stack.url).post("/tokens", json_body={"id": USER_ID}),
+            ("POST", "/tokens/refresh", 503): Browser(stack.url).post(
+                "/tokens/refresh", json_body={"refreshToken": refresh_token}
+            ),
+            ("POST", "/tokens/revoke", 503): Browser(stack.url).post(
+                "/tokens/revoke", json_body={"refreshToken": refresh_token}
+            ),
+            ("GET", SESSIONS, 503): browser.get(SESSIONS),
+            ("DELETE", A_SESSION, 503): end(browser, session),
+            # The authorizer cannot check the session: it fails rather than deny.
+            ("GET", SESSIONS, 500): unanswered.get(SESSIONS),
+            ("DELETE", A_SESSION, 500): end(unanswered, session),
         }
     finally:
         create_table(dynamodb, stack.template, stack.table_name)
-    assert tuple(answers) == FAILING_TABLE_ROUTES
-    for path, answer in answers.items():
-        assert answer.status == 503, (path, answer.text)
-        assert_conforms("POST", path, answer)
+    assert set(answers) == FAILING_TABLE_STATUSES
+    for (method, path, status), answer in answers.items():
+        assert answer.status == status, (method, path, answer.text)
+        assert_conforms(method, path, answer)
 
 
 # -- fuzzing ---------------------------------------------------------------------------------------
