@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import boto3
@@ -32,19 +34,41 @@ def _unused_port() -> int:
 ALLOWED_ORIGIN = f"http://localhost:{_unused_port()}"
 
 
-@pytest.fixture(scope="session")
-def stack() -> Iterator[LocalStack]:
+@contextlib.contextmanager
+def without_outer_aws_settings() -> Iterator[None]:
+    """Nothing from the developer's shell points AWS calls elsewhere while the block runs; dummy credentials."""
     saved = dict(os.environ)
     for name in list(os.environ):
         if name.startswith(_OUTER_AWS_SETTINGS) or name == "AWS_SESSION_TOKEN":
             del os.environ[name]
     os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION=REGION)
     try:
-        with LocalStack(port=0, aws_port=0, parameters={"AllowedOrigins": ALLOWED_ORIGIN}) as running:
-            yield running
+        yield
     finally:
         os.environ.clear()
         os.environ.update(saved)
+
+
+@contextlib.contextmanager
+def local_stack(parameters: Mapping[str, str]) -> Iterator[LocalStack]:
+    """A local stack with these template parameters on free loopback ports (one at a time per process)."""
+    with without_outer_aws_settings(), LocalStack(port=0, aws_port=0, parameters=parameters) as running:
+        yield running
+
+
+# Modules that start stacks of their own, with other template parameters: they run before any
+# test starts the suite's shared stack, which then lives until the end of the run.
+OWN_STACKS = frozenset({Path(__file__).with_name("test_authorizer_settings.py")})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: item.path not in OWN_STACKS)
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[LocalStack]:
+    with local_stack({"AllowedOrigins": ALLOWED_ORIGIN}) as running:
+        yield running
 
 
 @pytest.fixture(autouse=True)

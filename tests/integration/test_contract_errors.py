@@ -6,48 +6,22 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-import boto3
 import pytest
 
 from infra.local import LocalStack
 from tests.bad_bodies import BAD_ISSUE_BODIES
-from tests.conftest import REGION
 from tests.integration.browser import USER_ID, Browser, claims, error_body, message_body
 from tests.integration.conftest import scan_sessions
+from tests.integration.tokens import codec, issued, key_ring, refused_access_tokens
 from tests.integration.walkthrough import SESSION_UNKNOWN, FrontBasics
 from token_service import messages
-from token_service.key_rings import KeyRing, parse_key_ring
-from token_service.tokens import TokenCodec, TokenUse
+from token_service.tokens import TokenUse
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 ACCESS_INVALID = error_body("Access Token이 유효하지 않습니다.")
 REFRESH_INVALID = error_body("Refresh Token이 유효하지 않습니다.")
-
-
-def key_ring(stack: LocalStack, ring: str) -> KeyRing:
-    """A ring as the stack's SSM holds it, to sign tokens the service would accept but for one claim."""
-    ssm = boto3.client(
-        "ssm",
-        endpoint_url=stack.aws_endpoint,
-        region_name=REGION,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-    name = stack.template.function_environment("IssueFunction")[f"{ring.upper()}_KEYS_PARAMETER"]
-    return parse_key_ring(ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"])
-
-
-def codec(stack: LocalStack, use: TokenUse) -> TokenCodec:
-    environment = stack.template.function_environment("IssueFunction")
-    return TokenCodec(use, environment["TOKEN_ISSUER"], environment["TOKEN_AUDIENCE"])
-
-
-def issued(new_browser: Callable[[], Browser]) -> Browser:
-    browser = new_browser()
-    assert browser.post("/tokens", json_body={"id": USER_ID}).status == 200
-    return browser
 
 
 class TestFrontBasics(FrontBasics):
@@ -66,21 +40,7 @@ def test_validate_with_a_garbage_access_token_is_401(browser: Browser, token: st
 def test_validate_refuses_expired_wrong_type_and_unknown_key_tokens_with_401(
     stack: LocalStack, new_browser: Callable[[], Browser]
 ) -> None:
-    ring = key_ring(stack, "access")
-    now = int(time.time())
-    expired = codec(stack, TokenUse.ACCESS).mint(
-        ring, user_id=USER_ID, token_id="t", issued_at=now - 700, expires_at=now - 100
-    )
-    unknown_key = codec(stack, TokenUse.ACCESS).mint(
-        KeyRing.single("someone-elses", b"k" * 32),
-        user_id=USER_ID,
-        token_id="t",
-        issued_at=now,
-        expires_at=now + 600,
-    )
-    refresh_as_access = issued(new_browser).cookie_value("refreshToken")
-
-    for token in (expired, unknown_key, refresh_as_access):
+    for token in refused_access_tokens(stack, new_browser).values():
         answer = new_browser().get("/tokens/validate", headers={"Cookie": f"accessToken={token}"})
         assert (answer.status, answer.body) == (401, ACCESS_INVALID), claims(token)
 

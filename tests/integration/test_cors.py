@@ -54,3 +54,22 @@ def test_an_allowed_origin_can_read_every_answer_with_credentials(browser: Brows
             "access-control-allow-origin": ALLOWED_ORIGIN,
             "access-control-allow-credentials": "true",
         }
+
+
+def test_an_allowed_origin_can_read_the_authorizers_refusals(browser: Browser) -> None:
+    origin = {"Origin": ALLOWED_ORIGIN}
+    preflight = browser.request(
+        "OPTIONS", "/tokens/sessions/x", headers={**origin, "Access-Control-Request-Method": "DELETE"}
+    )
+    refusals = [
+        browser.get("/tokens/sessions", headers=origin),
+        browser.request("DELETE", "/tokens/sessions/x", headers={**origin, "Cookie": "accessToken=forged"}),
+    ]
+
+    assert "DELETE" in preflight.headers["Access-Control-Allow-Methods"].split(",")
+    assert [answer.status for answer in refusals] == [401, 403]
+    for answer in refusals:
+        assert cors_headers(answer.headers) == {
+            "access-control-allow-origin": ALLOWED_ORIGIN,
+            "access-control-allow-credentials": "true",
+        }

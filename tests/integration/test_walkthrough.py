@@ -1,4 +1,5 @@
-"""The tutorial's Insomnia walkthrough over HTTP: issue, validate, refresh, validate again, replay.
+"""The tutorial's Insomnia walkthrough over HTTP: issue, validate, refresh, validate again, replay;
+then a user's sessions, listed and ended behind the authorizer.
 
 Given a client that keeps cookies by their Path, as Insomnia and browsers do, against the
 local stack: the template's routes served by the real handlers on the embedded AWS endpoint.
@@ -6,12 +7,14 @@ local stack: the template's routes served by the real handlers on the embedded A
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from infra.local import LocalStack
 from tests.integration.browser import Browser
 from tests.integration.conftest import scan_sessions
-from tests.integration.walkthrough import walk_through
+from tests.integration.walkthrough import sessions_walk_through, walk_through
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -21,3 +24,7 @@ def test_the_walkthrough(browser: Browser, stack: LocalStack, dynamodb: DynamoDB
     stored = walk_through(browser, stack.url, lambda: scan_sessions(dynamodb, stack.table_name))
     # The session records who asked, as API Gateway saw them.
     assert (stored["userAgent"], stored["ip"]) == ("insomnia/10.2.0", "127.0.0.1")
+
+
+def test_the_sessions_walkthrough(new_browser: Callable[[], Browser]) -> None:
+    sessions_walk_through(new_browser, f"user-{uuid.uuid4().hex}")

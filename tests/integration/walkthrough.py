@@ -1,12 +1,14 @@
 """The tutorial's Insomnia walkthrough over HTTP, for any front that serves the template's API.
 
 Issue, validate, refresh, validate again, and a replay of the rotated refresh token, with a
-client that keeps cookies by their Path, as Insomnia and browsers do; and `FrontBasics`, the
-answers every front gives before any token is involved.
+client that keeps cookies by their Path, as Insomnia and browsers do; a user's sessions listed
+and ended behind the authorizer; and `FrontBasics`, the answers every front gives before any
+token is involved.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Mapping
 
@@ -20,6 +22,9 @@ REFRESHED = message_body("Access Token을 새롭게 발급하였습니다.")
 SESSION_UNKNOWN = error_body("Refresh Token의 정보가 서버에 존재하지 않습니다.")
 ACCESS_MISSING = error_body("Access Token이 존재하지 않습니다.")
 REFRESH_MISSING = error_body("Refresh Token이 존재하지 않습니다.")
+SESSIONS_LISTED_START = b'{"message":"' + "로그인된 세션 목록입니다.".encode() + b'","sessions":['
+SESSION_ENDED = message_body("세션이 정상적으로 종료되었습니다.")
+UNAUTHORIZED = b'{"message":"Unauthorized"}'
 
 Sessions = Callable[[], Mapping[str, Mapping[str, str]]]
 
@@ -95,3 +100,36 @@ class FrontBasics:
         answer = browser.post("/tokens/refresh")
         assert (answer.status, answer.body) == (400, REFRESH_MISSING)
         assert answer.headers["Content-Type"] == JSON_UTF8
+
+
+def sessions_walk_through(new_browser: Callable[[], Browser], user_id: str) -> None:
+    """A user logged in on two devices lists them, ends the other one, then the current one (logging out)."""
+    laptop, phone = new_browser(), new_browser()
+    for device in (laptop, phone):
+        assert device.post("/tokens", json_body={"id": user_id}).status == 200
+    laptop_session, phone_session = (claims(device.cookie_value("refreshToken"))["sid"] for device in (laptop, phone))
+
+    # When the laptop lists the user's sessions
+    listed = laptop.get("/tokens/sessions")
+    assert (listed.status, listed.headers["Content-Type"]) == (200, JSON_UTF8)
+    assert listed.body.startswith(SESSIONS_LISTED_START)
+    shown = {session["sessionId"]: session["current"] for session in json.loads(listed.body)["sessions"]}
+    # Then both are there, and only the laptop's is the current one
+    assert shown == {laptop_session: True, phone_session: False}
+
+    # When the laptop ends the phone's session
+    ended = laptop.request("DELETE", f"/tokens/sessions/{phone_session}")
+    assert (ended.status, ended.body, ended.set_cookies) == (200, SESSION_ENDED, [])
+    # Then the phone can no longer refresh, and the listing no longer shows it
+    assert (phone.post("/tokens/refresh").status, laptop.get("/tokens/sessions").status) == (419, 200)
+    remaining = json.loads(laptop.get("/tokens/sessions").body)["sessions"]
+    assert [session["sessionId"] for session in remaining] == [laptop_session]
+
+    # When the laptop ends its own session, it is logged out: both cookies cleared
+    own = laptop.request("DELETE", f"/tokens/sessions/{laptop_session}")
+    assert (own.status, own.body) == (200, SESSION_ENDED)
+    assert sorted(cookie.split(";")[0] for cookie in own.set_cookies) == ["accessToken=", "refreshToken="]
+    assert list(laptop.jar) == []
+    # And without its cookie the route is API Gateway's 401, before any function runs
+    refused = laptop.get("/tokens/sessions")
+    assert (refused.status, refused.body) == (401, UNAUTHORIZED)

@@ -15,13 +15,12 @@ import pytest
 
 from infra.provision import local_client
 from infra.sam_local import SamLocal
-from tests.conftest import REGION
 from tests.integration.browser import Browser
+from tests.integration.conftest import without_outer_aws_settings
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-_OUTER_AWS_SETTINGS = ("AWS_ENDPOINT_URL", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "AWS_PROFILE", "AWS_DEFAULT_PROFILE")
 _SAM_PORTS = range(5000, 9001)
 
 
@@ -40,11 +39,6 @@ def free_port() -> int:
 def sam_local() -> Iterator[SamLocal]:
     if os.environ.get("SAM_LOCAL") != "1":
         pytest.skip("sam local start-api needs Docker and SAM CLI: opt in with SAM_LOCAL=1 (make test-sam-local)")
-    saved = dict(os.environ)
-    for name in list(os.environ):
-        if name.startswith(_OUTER_AWS_SETTINGS) or name == "AWS_SESSION_TOKEN":
-            del os.environ[name]
-    os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION=REGION)
     running = SamLocal(
         port=free_port(),
         aws_port=0,
@@ -54,12 +48,8 @@ def sam_local() -> Iterator[SamLocal]:
         # Where the Lambda containers do not share this machine's network (a CI runner's Docker).
         container_aws_host=os.environ.get("SAM_LOCAL_CONTAINER_AWS_HOST") or None,
     )
-    try:
-        with running:
-            yield running
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+    with without_outer_aws_settings(), running:
+        yield running
 
 
 @pytest.fixture(autouse=True)
