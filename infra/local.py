@@ -190,8 +190,6 @@ class LocalStack(Service):
         endpoint, table, stage = self.aws_endpoint, self.table_name, self.stage
         routes = sorted(self.template.routes(), key=lambda route: route.path)
         width = max(len(route.path) for route in routes)
-        used = {route.authorizer for route in routes}
-        authorizers = [authorizer for name, authorizer in self.template.authorizers().items() if name in used]
         aws = f"--endpoint-url {endpoint} --region {REGION}"
         credentials = " ".join(f"{name}={value}" for name, value in DUMMY_CREDENTIALS.items())
         rings = ", ".join(self._key_rings())
@@ -204,7 +202,7 @@ class LocalStack(Service):
                 f"token-service local stack, stage {stage}",
                 f"  HTTP API      {self.url}  (uvicorn in this process, pid {os.getpid()})",
                 *(f"    {r.method:<6} {r.path:<{width}}  {r.function} ({r.handler}){behind(r)}" for r in routes),
-                *(f"  authorizer    {describe_authorizer(authorizer)}" for authorizer in authorizers),
+                *(f"  authorizer    {described}" for described in describe_authorizers(self.template, caches=True)),
                 f"  try it        {self.url}{demo.PATH}  (a page with a button per route; local only)",
                 f"  AWS endpoint  {endpoint}  (moto: DynamoDB, SSM; region {REGION}, any credentials; "
                 f"child process, pid {self._endpoint.pid})",
@@ -357,11 +355,19 @@ def behind(route: Route) -> str:
     return f"  behind {route.authorizer}" if route.authorizer else ""
 
 
-def describe_authorizer(authorizer: Authorizer) -> str:
-    """What the banner says of an authorizer: its function, what it reads, what API Gateway caches."""
-    sources = ", ".join(authorizer.identity_source)
-    cached = f"answers cached {authorizer.ttl_seconds} s" if sources and authorizer.ttl_seconds else "nothing cached"
-    return f"{authorizer.name}: {authorizer.function}, identity source {sources or 'none'}, {cached}"
+def describe_authorizers(template: Template, *, caches: bool) -> list[str]:
+    """What a banner says of each authorizer: its function, what it reads, what is cached (if the front `caches`)."""
+    described = []
+    for authorizer in template.authorizers().values():
+        sources = ", ".join(authorizer.identity_source)
+        if not caches:
+            cache = "invoked for every request (SAM CLI caches nothing)"
+        elif sources and authorizer.ttl_seconds:
+            cache = f"answers cached {authorizer.ttl_seconds} s"
+        else:
+            cache = "nothing cached"
+        described.append(f"{authorizer.name}: {authorizer.function}, identity source {sources or 'none'}, {cache}")
+    return described
 
 
 # -- command line ----------------------------------------------------------------------------

@@ -22,7 +22,7 @@ import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Self
+from typing import Any, Self
 
 import yaml
 
@@ -34,6 +34,8 @@ from infra.local import (
     HOST,
     LOCAL_PARAMETERS,
     add_stack_arguments,
+    behind,
+    describe_authorizers,
     serve_until_stopped,
     sessions_table_name,
     stack_options,
@@ -92,7 +94,7 @@ class SamLocal(Service):
             self._endpoint.start()
             provision(self._endpoint.url, self.template, self.table_name, self.stage)
             self._build()
-            resolve_layers(BUILD_DIR / "template.yaml", self.template)
+            resolve_for_sam_local(BUILD_DIR / "template.yaml", self.template)
             self._start_api()
         except BaseException:
             self.stop()
@@ -140,7 +142,8 @@ class SamLocal(Service):
             [
                 f"token-service on sam local start-api, stage {self.stage}",
                 f"  HTTP API      {self.url}  (SAM CLI, pid {self._process.pid if self._process else '-'})",
-                *(f"    {route.method:<6} {route.path:<{width}}  {route.function}" for route in routes),
+                *(f"    {route.method:<6} {route.path:<{width}}  {route.function}{behind(route)}" for route in routes),
+                *(f"  authorizer    {described}" for described in describe_authorizers(self.template, caches=False)),
                 f"  parameters    {self._overrides()}",
                 f"  AWS endpoint  {self.aws_endpoint}  (moto: DynamoDB, SSM; region {REGION}, any credentials; "
                 f"child process, pid {self._endpoint.pid})",
@@ -191,12 +194,19 @@ class SamLocal(Service):
         )
 
 
-def resolve_layers(built_template: Path, template: Template) -> None:
-    """Resolve the Layers of the built template's Globals and functions, as CloudFormation would.
+def resolve_for_sam_local(built_template: Path, template: Template) -> None:
+    """Rewrite the built template where `sam local` reads it otherwise than CloudFormation and API Gateway."""
+    document = yaml.safe_load(built_template.read_text(encoding="utf-8"))
+    resolve_layers(document, template)
+    name_route_authorizers(document, template)
+    built_template.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+
+
+def resolve_layers(document: dict[str, Any], template: Template) -> None:
+    """Resolve the Layers of the Globals and functions, as CloudFormation would.
 
     `sam local` reads Layers literally and refuses a condition ("Fn::If is an Invalid Layer Arn").
     """
-    document = yaml.safe_load(built_template.read_text(encoding="utf-8"))
     functions = [
         resource.get("Properties", {})
         for resource in document.get("Resources", {}).values()
@@ -211,7 +221,22 @@ def resolve_layers(built_template: Path, template: Template) -> None:
         if not isinstance(layers, list) or not all(isinstance(arn, str) for arn in layers):
             raise SamLocalError(f"cannot resolve Layers {layers} for sam local")
         properties["Layers"] = layers
-    built_template.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+
+
+def name_route_authorizers(document: dict[str, Any], template: Template) -> None:
+    """Each HttpApi event names the Lambda authorizer the API's definition requires for its route.
+
+    Deployed, the transform merges the events into the definition's paths, `security` included;
+    `sam local` takes a route's authorizer from its event only (`Auth.Authorizer`), and the template
+    cannot name it there: the transform wants such authorizers declared in the HttpApi's `Auth`.
+    """
+    resources = document["Resources"]
+    for route in template.routes():
+        for event in resources[route.function]["Properties"].get("Events", {}).values():
+            declared = event["Properties"]
+            is_route = (str(declared.get("Method", "")).upper(), declared.get("Path")) == (route.method, route.path)
+            if event["Type"] == "HttpApi" and is_route and route.authorizer is not None:
+                declared["Auth"] = {"Authorizer": route.authorizer}
 
 
 def sam_environment() -> dict[str, str]:

@@ -17,8 +17,8 @@ from infra.front import Event
 from infra.local import LocalStack
 from tests.integration.browser import Browser
 from tests.integration.tokens import issued, refused_access_tokens
-from tests.integration.walkthrough import UNAUTHORIZED
 
+UNAUTHORIZED = b'{"message":"Unauthorized"}'
 FORBIDDEN = b'{"message":"Forbidden"}'
 PROTECTED = [("GET", "/tokens/sessions"), ("DELETE", "/tokens/sessions/" + "A" * 22)]
 

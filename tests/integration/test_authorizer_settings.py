@@ -16,9 +16,8 @@ import pytest
 from infra.local import LocalStack
 from tests.integration.browser import Browser
 from tests.integration.conftest import local_stack
-from tests.integration.test_authorizer import FORBIDDEN, kinds
+from tests.integration.test_authorizer import FORBIDDEN, UNAUTHORIZED, kinds
 from tests.integration.tokens import issued
-from tests.integration.walkthrough import UNAUTHORIZED
 
 
 @pytest.fixture(autouse=True)

@@ -24,7 +24,6 @@ ACCESS_MISSING = error_body("Access Token이 존재하지 않습니다.")
 REFRESH_MISSING = error_body("Refresh Token이 존재하지 않습니다.")
 SESSIONS_LISTED_START = b'{"message":"' + "로그인된 세션 목록입니다.".encode() + b'","sessions":['
 SESSION_ENDED = message_body("세션이 정상적으로 종료되었습니다.")
-UNAUTHORIZED = b'{"message":"Unauthorized"}'
 
 Sessions = Callable[[], Mapping[str, Mapping[str, str]]]
 
@@ -132,4 +131,4 @@ def sessions_walk_through(new_browser: Callable[[], Browser], user_id: str) -> N
     assert list(laptop.jar) == []
     # And without its cookie the route is API Gateway's 401, before any function runs
     refused = laptop.get("/tokens/sessions")
-    assert (refused.status, refused.body) == (401, UNAUTHORIZED)
+    assert (refused.status, json.loads(refused.body)) == (401, {"message": "Unauthorized"})

@@ -1,4 +1,4 @@
-"""The tutorial's walkthrough and the 400 rows through the real `sam local start-api`.
+"""The tutorial's walkthrough, the sessions walkthrough and the 400 rows through the real `sam local start-api`.
 
 Lambda containers built by `sam build` from template.yaml, reached over HTTP, their AWS calls
 answered by the embedded endpoint: the same bytes as the local stack's own front.
@@ -7,6 +7,8 @@ answered by the embedded endpoint: the same bytes as the local stack's own front
 from __future__ import annotations
 
 import json
+import uuid
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import pytest
@@ -15,7 +17,7 @@ from infra.sam_local import SamLocal
 from tests.bad_bodies import BAD_ISSUE_BODIES
 from tests.integration.browser import Browser, error_body
 from tests.integration.conftest import scan_sessions
-from tests.integration.walkthrough import FrontBasics, walk_through
+from tests.integration.walkthrough import FrontBasics, sessions_walk_through, walk_through
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -24,6 +26,20 @@ if TYPE_CHECKING:
 def test_the_walkthrough(browser: Browser, sam_local: SamLocal, dynamodb: DynamoDBClient) -> None:
     # Only userId and status are checked: SAM's events carry a fixed user agent, not the client's.
     walk_through(browser, sam_local.url, lambda: scan_sessions(dynamodb, sam_local.table_name))
+
+
+def test_the_sessions_walkthrough(new_browser: Callable[[], Browser]) -> None:
+    # SAM CLI runs the authorizer the template's API definition puts before the sessions routes.
+    sessions_walk_through(new_browser, f"user-{uuid.uuid4().hex}")
+
+
+def test_a_forged_token_is_refused_with_sams_403(browser: Browser) -> None:
+    answer = browser.get("/tokens/sessions", headers={"Cookie": "accessToken=forged"})
+    # SAM's own answer to a denial (a REST API's wording, not HTTP API's {"message":"Forbidden"}).
+    assert (answer.status, json.loads(answer.body)) == (
+        403,
+        {"message": "User is not authorized to access this resource"},
+    )
 
 
 class TestFrontBasics(FrontBasics):
