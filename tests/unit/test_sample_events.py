@@ -12,7 +12,7 @@ from tests.unit.conftest import Service
 from tests.unit.http_calls import expected_body
 from token_service import messages
 from token_service.endpoint import Endpoint
-from token_service.handlers import health, issue, refresh, revoke, validate
+from token_service.handlers import authorizer, end_session, health, issue, list_sessions, refresh, revoke, validate
 
 EVENTS = Path(__file__).resolve().parent.parent / "events"
 REFERENCE = json.loads((EVENTS / "http-api-proxy.json").read_text())
@@ -52,6 +52,18 @@ def load(name: str) -> dict[str, Any]:
             "revocation",
             (401, expected_body("errorMessage", messages.REFRESH_TOKEN_INVALID)),
         ),
+        (
+            "list-sessions.json",
+            list_sessions.handler,
+            "listing",
+            (200, "{" + f'"message":"{messages.SESSIONS_LISTED}","sessions":[]' + "}"),
+        ),
+        (
+            "end-session-invalid-id.json",
+            end_session.handler,
+            "ending",
+            (400, expected_body("errorMessage", messages.SESSION_ID_INVALID)),
+        ),
     ],
 )
 def test_sample_event_gets_its_documented_answer(
@@ -64,3 +76,12 @@ def test_sample_event_gets_its_documented_answer(
     response = endpoint.respond(event, getattr(service, dependency) if dependency else None)
 
     assert (response["statusCode"], response["body"]) == answer
+
+
+def test_the_sample_authorizer_event_is_denied(service: Service) -> None:
+    event = load("authorizer-invalid-token.json")
+    # The request's event without its body, and what a Lambda authorizer's event adds.
+    assert event.keys() <= (REFERENCE.keys() - {"body", "isBase64Encoded"}) | {"type", "routeArn", "identitySource"}
+    assert event["identitySource"] == event["cookies"]
+
+    assert authorizer.handler.respond(event, service.authorizer) == {"isAuthorized": False}
