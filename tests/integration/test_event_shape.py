@@ -16,9 +16,9 @@ from tests.integration.browser import USER_ID, Browser
 
 REFERENCE = Path(__file__).resolve().parents[1] / "events" / "http-api-proxy.json"
 # Present only when the route uses mutual TLS (authentication) or a JWT/Lambda/IAM authorizer
-# (authorizer); the local routes use neither.
+# (authorizer); POST /tokens uses neither (test_authorizer.py: the sessions routes' events).
 ONLY_WITH_OTHER_AUTH = {"requestContext.authentication", "requestContext.authorizer"}
-# API Gateway leaves these out when they are empty: no route here has a path parameter, and the
+# API Gateway leaves these out when they are empty: POST /tokens has no path parameter, and the
 # $default stage has no stage variables.
 OMITTED_WHEN_EMPTY = {"pathParameters", "stageVariables"}
 # Objects keyed by the request's own names: compared as objects, not key by key.
