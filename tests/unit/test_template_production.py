@@ -27,7 +27,7 @@ import pytest
 import yaml
 from samtranslator.translator.transform import transform
 
-from infra.sam_local import resolve_layers
+from infra.sam_local import resolve_for_sam_local
 from infra.template import ROOT, Template
 from token_service.sessions import NEWEST_FIRST_INDEX
 
@@ -272,7 +272,7 @@ def test_sam_local_gets_the_same_layers_as_literal_lists(switches: Switches, tmp
     built = tmp_path / "template.yaml"  # `sam build` writes intrinsics in their long form
     built.write_text(yaml.safe_dump(dict(document()), sort_keys=False), encoding="utf-8")
 
-    resolve_layers(built, template(switches.parameters))
+    resolve_for_sam_local(built, template(switches.parameters))
 
     resources = yaml.safe_load(built.read_text(encoding="utf-8"))["Resources"]
     for function in FUNCTIONS:
