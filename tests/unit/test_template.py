@@ -15,16 +15,7 @@ from samtranslator.translator.transform import transform
 from infra.template import ROOT, Template
 from token_service.sessions import NEWEST_FIRST_INDEX, USER_INDEX
 
-FUNCTIONS = (
-    "HealthFunction",
-    "ValidateFunction",
-    "IssueFunction",
-    "RefreshFunction",
-    "RevokeFunction",
-    "TokenAuthorizerFunction",
-    "ListSessionsFunction",
-    "EndSessionFunction",
-)
+FUNCTIONS = tuple(Template.load().resources_of_type("AWS::Serverless::Function"))
 READ_NO_RING = ("HealthFunction", "EndSessionFunction")
 ROUTES = {
     ("GET", "/"): "HealthFunction",
