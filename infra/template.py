@@ -81,6 +81,10 @@ class Template:
         unknown = set(parameters or {}) - set(self.parameters)
         if unknown:
             raise KeyError(f"template has no parameters {sorted(unknown)}")
+        for name, value in (parameters or {}).items():
+            allowed = [str(choice) for choice in declared[name].get("AllowedValues", [value])]
+            if value not in allowed:  # CloudFormation refuses it too
+                raise ValueError(f"parameter {name} must be one of {allowed}, not {value!r}")
         self.parameters.update(parameters or {})
         pseudo = {"AWS::Region": "us-east-1", "AWS::AccountId": "123456789012", "AWS::Partition": "aws"}
         self._resolver = IntrinsicsResolver({**pseudo, **(resource_names or {}), **self.parameters})

@@ -326,7 +326,7 @@ def test_only_the_sessions_routes_require_the_authorizer_and_cannot_skip_it(swit
     assert all(requirements[route] == [{"tokenAuthorizer": []}] for route in SESSION_ROUTES)
 
 
-@pytest.mark.parametrize("cache_seconds", ["0", "10", "30"])
+@pytest.mark.parametrize("cache_seconds", ["0", "5", "10", "30"])
 @pytest.mark.parametrize("token_source", sorted(IDENTITY_SOURCES))
 def test_api_gateway_gets_the_authorizer_its_token_source_asks_for(token_source: str, cache_seconds: str) -> None:
     parameters = {"AuthorizerTokenSource": token_source, "AuthorizerCacheSeconds": cache_seconds}
@@ -354,8 +354,18 @@ def test_api_gateway_gets_the_authorizer_its_token_source_asks_for(token_source:
 
 def test_no_cached_answer_outlives_the_shortest_access_token() -> None:
     parameters = document()["Parameters"]
-    assert parameters["AuthorizerCacheSeconds"]["MinValue"] == 0
-    assert parameters["AuthorizerCacheSeconds"]["MaxValue"] <= parameters["AccessTokenTtlSeconds"]["MinValue"]
+    choices = parameters["AuthorizerCacheSeconds"]["AllowedValues"]
+    assert 0 in choices
+    assert max(choices) <= parameters["AccessTokenTtlSeconds"]["MinValue"]
+
+
+@pytest.mark.parametrize("cache_seconds", document()["Parameters"]["AuthorizerCacheSeconds"]["AllowedValues"])
+def test_the_cache_time_reaches_api_gateway_as_a_number(cache_seconds: int) -> None:
+    """A Ref to a Number parameter would be a string inside the API's definition."""
+    definition = template({"AuthorizerCacheSeconds": str(cache_seconds)}).api_definition()
+    declared = definition["components"]["securitySchemes"]["tokenAuthorizer"]["x-amazon-apigateway-authorizer"]
+    assert type(declared["authorizerResultTtlInSeconds"]) is int
+    assert declared["authorizerResultTtlInSeconds"] == cache_seconds
 
 
 def test_api_gateway_may_invoke_the_authorizer_only_as_this_apis_authorizer() -> None:
