@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from token_service.config import TokenSource
 from token_service.errors import InvalidToken, SessionUnknown
 from token_service.tokens import TokenUse
 from token_service.validation import AccessValidator
@@ -42,9 +43,15 @@ class Caller:
 
 class Authorizer:
     def __init__(
-        self, validator: AccessValidator, sessions: SessionStore | None, clock: Callable[[], float] = time.time
+        self,
+        validator: AccessValidator,
+        sessions: SessionStore | None,
+        token_source: TokenSource,
+        clock: Callable[[], float] = time.time,
     ) -> None:
-        """`sessions`: where to check that the token's session is live; None trusts the token alone."""
+        """`sessions`: where to check that the token's session is live; None trusts the token alone.
+        `token_source`: where requests present the token (see `cookies.presented_access_token`)."""
+        self.token_source = token_source
         self._validator = validator
         self._sessions = sessions
         self._clock = clock

@@ -92,7 +92,7 @@ def revoke_route(
 
 def authorizer(settings: Settings, clients: Clients = Clients(), clock: Callable[[], float] = time.time) -> Authorizer:
     sessions = _session_store(settings, clients) if settings.authorizer_checks_session else None
-    return Authorizer(validator(settings, clients, clock), sessions, clock)
+    return Authorizer(validator(settings, clients, clock), sessions, settings.authorizer_token_source, clock)
 
 
 def session_listing(

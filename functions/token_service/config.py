@@ -10,11 +10,20 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from functools import cache
 
 # What template.yaml's BasePath and DomainName parameters allow, as the functions receive them.
 _COOKIE_PATH_PREFIX = re.compile(r"(/[A-Za-z0-9._~-]+)+")
 _DOMAIN = re.compile(r"([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
+
+
+class TokenSource(StrEnum):
+    """Where the authorizer takes the access token: only where API Gateway's cache key is, if it has one."""
+
+    COOKIE = "cookie"
+    BEARER = "bearer"
+    EITHER = "either"
 
 
 class ConfigurationError(RuntimeError):
@@ -35,6 +44,7 @@ class Settings:
     refresh_grace_seconds: int
     # The authorizer also requires the token's session to be live.
     authorizer_checks_session: bool = True
+    authorizer_token_source: TokenSource = TokenSource.COOKIE
     # The API mapping's base path on a custom domain ("" or "/auth"), which the cookies' paths follow.
     cookie_path_prefix: str = ""
     # The parent domain the cookies are shared with; None: host-only cookies.
@@ -60,6 +70,7 @@ class Settings:
             keys_max_age=_number(environ, "KEYS_MAX_AGE"),
             refresh_grace_seconds=_number(environ, "REFRESH_GRACE_SECONDS", minimum=0),
             authorizer_checks_session=_flag(environ, "AUTHORIZER_CHECKS_SESSION"),
+            authorizer_token_source=_token_source(environ, "AUTHORIZER_TOKEN_SOURCE"),
             parameters_extension_port=_optional_port(environ, "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT"),
             aws_session_token=environ.get("AWS_SESSION_TOKEN", ""),
         )
@@ -98,6 +109,13 @@ def _optional_port(environ: Mapping[str, str], name: str) -> int | None:
     if not environ.get(name, "").strip():
         return None
     return _number(environ, name, maximum=65535)
+
+
+def _token_source(environ: Mapping[str, str], name: str) -> TokenSource:
+    raw = _text(environ, name)
+    if raw not in set(TokenSource):
+        raise ConfigurationError(f"environment variable {name} must be one of {', '.join(TokenSource)}")
+    return TokenSource(raw)
 
 
 def _flag(environ: Mapping[str, str], name: str) -> bool:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.shared.cookies import Cookie, SameSite
 
+from token_service.config import TokenSource
 from token_service.errors import InvalidToken, TokenMissing
 from token_service.tokens import TokenUse
 
@@ -62,9 +63,15 @@ class CookiePolicy:
         return str(cookie)
 
 
-def presented_access_token(request: Request) -> str:
-    """The access token from its cookie, or from `Authorization: Bearer` for clients without a cookie jar."""
-    token = _cookie(request, ACCESS_COOKIE, TokenUse.ACCESS) or request.bearer_token()
+def presented_access_token(request: Request, source: TokenSource = TokenSource.EITHER) -> str:
+    """The access token from its cookie, or from `Authorization: Bearer` for clients without a cookie jar.
+
+    `source` narrows it to one of them: an authorizer whose answers API Gateway caches on one
+    header must decide on that header alone, or a request would be allowed on the strength of a
+    token another request sent beside the same header.
+    """
+    from_cookie = _cookie(request, ACCESS_COOKIE, TokenUse.ACCESS) if source is not TokenSource.BEARER else None
+    token = from_cookie or (request.bearer_token() if source is not TokenSource.COOKIE else None)
     if token is None:
         raise TokenMissing(TokenUse.ACCESS)
     return token

@@ -19,6 +19,7 @@ from tests.unit.conftest import TABLE_NAME, Service, build_service
 from tests.unit.http_calls import FORGED_TOKEN, USER_ID, Answer, call, expected_body
 from token_service import messages
 from token_service.authorization import Caller
+from token_service.config import TokenSource
 from token_service.handlers import authorizer, end_session, issue, list_sessions, refresh, revoke
 from token_service.key_rings import parse_key_ring
 from token_service.responses import AuthorizerFailed
@@ -110,14 +111,37 @@ def stored_status(service: Service, session_id: str) -> str:
 # The authorizer
 
 
+def reading(service: Service, source: TokenSource) -> Service:
+    """The service with the authorizer reading the token from `source` only."""
+    settings = dataclasses.replace(service.settings, authorizer_token_source=source)
+    return build_service(settings, service.ssm, service.dynamodb)
+
+
 def test_the_authorizer_lets_a_valid_access_token_through_naming_its_user_and_session(service: Service) -> None:
     login = log_in(service)
+    bearer = {"authorization": f"Bearer {login.access_token}"}
+    cookie = [f"accessToken={login.access_token}"]
 
-    by_cookie = authorize(service, cookies=[f"accessToken={login.access_token}"])
-    by_bearer = authorize(service, headers={"authorization": f"Bearer {login.access_token}"})
+    allowed = {"isAuthorized": True, "context": {"userId": USER_ID, "sessionId": login.session_id}}
+    assert authorize(service, cookies=cookie) == allowed, "the template's default source: the cookie"
+    assert authorize(reading(service, TokenSource.BEARER), headers=bearer) == allowed
+    either = reading(service, TokenSource.EITHER)
+    assert authorize(either, cookies=cookie) == authorize(either, headers=bearer) == allowed
 
+
+def test_the_authorizer_decides_on_its_identity_source_alone(service: Service) -> None:
+    """API Gateway caches the answer on that header: a token beside it must never decide."""
+    login = log_in(service)
+    valid_bearer = {"authorization": f"Bearer {login.access_token}"}
+    other_cookie = ["theme=dark"]
+
+    assert authorize(service, cookies=other_cookie, headers=valid_bearer) == DENIED
+    placeholder = {"authorization": "Bearer undefined"}
     assert (
-        by_cookie == by_bearer == {"isAuthorized": True, "context": {"userId": USER_ID, "sessionId": login.session_id}}
+        authorize(
+            reading(service, TokenSource.BEARER), cookies=[f"accessToken={login.access_token}"], headers=placeholder
+        )
+        == DENIED
     )
 
 

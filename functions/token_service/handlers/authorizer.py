@@ -1,6 +1,7 @@
 """The HTTP API Lambda authorizer (payload 2.0, simple responses) for routes that need an access token.
 
-The token comes as validate takes it (the `accessToken` cookie, or `Authorization: Bearer`); the
+The token comes as validate takes it (the `accessToken` cookie, or `Authorization: Bearer`), but
+only from the template's `AuthorizerTokenSource`: the header API Gateway caches answers on. The
 route's function gets the user and the session in the authorizer's context.
 """
 
@@ -14,7 +15,7 @@ from token_service.responses import Response, authorized, simple_authorizer_answ
 
 
 def handle(request: Request, authorizer: Authorizer) -> Response:
-    caller = authorizer.authorize(presented_access_token(request))
+    caller = authorizer.authorize(presented_access_token(request, authorizer.token_source))
     request.observe("authorized", caller.user_id)
     return authorized(caller.context())
 
