@@ -385,7 +385,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     try:
         stack = LocalStack(**stack_options(args), on_reply=request_printer(function_logs=args.function_logs))
-    except (KeyError, LocalStackError) as error:
+    except (KeyError, ValueError, LocalStackError) as error:
         parser.error(f"--parameter: {error.args[0]}")
     try:
         stack.start()

@@ -286,7 +286,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             sam_python=args.sam_python,
             container_aws_host=args.container_aws_host,
         ).start()
-    except (KeyError, PortTakenError, ServerStartError, SamLocalError, OSError) as error:
+    except (KeyError, ValueError, PortTakenError, ServerStartError, SamLocalError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     return serve_until_stopped(sam_local.describe(), started, sam_local.failure, sam_local.stop)

@@ -179,18 +179,35 @@ def test_when_the_aws_endpoint_dies_the_command_says_so_and_exits_1(command: Com
     assert f"the AWS endpoint (moto, pid {pid[1]}) exited with code -9" in stderr
 
 
+def run_until_it_exits(*options: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "infra.local", *options],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
 @pytest.mark.parametrize("option", ["--port", "--aws-port"])
 def test_a_taken_port_is_a_clear_error(option: str) -> None:
     with socket.create_server(("127.0.0.1", 0)) as taken:
         port = taken.getsockname()[1]
-        other = "--aws-port" if option == "--port" else "--port"
-        finished = subprocess.run(
-            [sys.executable, "-m", "infra.local", option, str(port), other, "0"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        finished = run_until_it_exits(option, str(port), "--aws-port" if option == "--port" else "--port", "0")
     assert finished.returncode == 1
     assert f"127.0.0.1:{port} is taken" in finished.stderr
+
+
+@pytest.mark.parametrize(
+    ("parameter", "said"),
+    [
+        ("AuthorizerCacheSeconds=2", "parameter AuthorizerCacheSeconds must be one of ['0', '1', '5', '10', '30']"),
+        ("NoSuchParameter=1", "template has no parameters ['NoSuchParameter']"),
+    ],
+)
+def test_a_bad_parameter_is_a_clear_error(parameter: str, said: str) -> None:
+    finished = run_until_it_exits("--port", "0", "--aws-port", "0", "--parameter", parameter)
+    assert finished.returncode == 2
+    assert said in finished.stderr
+    assert "Traceback" not in finished.stderr
