@@ -30,6 +30,9 @@ OUTCOME_METRICS = {
     "grace": "RefreshesWithinGrace",
     "reuse_detected": "ReuseDetected",
     "revoked": "SessionsRevoked",
+    "authorized": "RequestsAuthorized",
+    "listed": "SessionListings",
+    "session_ended": "SessionsEnded",
     "dependency_failure": "DependencyFailures",
     "internal_error": "InternalErrors",
 }
