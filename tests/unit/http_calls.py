@@ -11,6 +11,7 @@ import jwt
 
 from infra.events import http_api_event
 from token_service.endpoint import Endpoint
+from token_service.handlers import end_session
 
 USER_ID = "64c47134ad123e335d76fff5"
 # A well-formed token naming a kid, so that checking it needs the key ring (and its signature then fails).
@@ -62,3 +63,16 @@ def call(
 def expected_body(key: str, message: str) -> str:
     """The reference's compact UTF-8 JSON, byte for byte."""
     return "{" + f'"{key}":"{message}"' + "}"
+
+
+def end_session_call(dependency: object, caller: Mapping[str, str], session_id: str) -> Answer:
+    """DELETE /tokens/sessions/{sessionId} as API Gateway hands it on once the authorizer let `caller` through."""
+    return call(
+        end_session.handler,
+        dependency,
+        "DELETE",
+        f"/tokens/sessions/{session_id}",
+        route_key="DELETE /tokens/sessions/{sessionId}",
+        path_parameters={"sessionId": session_id},
+        authorizer=caller,
+    )

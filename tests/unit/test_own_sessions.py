@@ -16,11 +16,11 @@ import pytest
 from infra.events import authorizer_event, http_api_event
 from tests.conftest import REGION
 from tests.unit.conftest import TABLE_NAME, Service, build_service
-from tests.unit.http_calls import FORGED_TOKEN, USER_ID, Answer, call, expected_body
+from tests.unit.http_calls import FORGED_TOKEN, USER_ID, Answer, call, end_session_call, expected_body
 from token_service import messages
 from token_service.authorization import Caller
 from token_service.config import TokenSource
-from token_service.handlers import authorizer, end_session, issue, list_sessions, refresh, revoke
+from token_service.handlers import authorizer, issue, list_sessions, refresh, revoke
 from token_service.key_rings import parse_key_ring
 from token_service.responses import AuthorizerFailed
 from token_service.tokens import TokenCodec, TokenUse
@@ -92,15 +92,7 @@ def listed(service: Service, caller: Login, query: str = "") -> Answer:
 
 
 def end(service: Service, caller: Login, session_id: str) -> Answer:
-    return call(
-        end_session.handler,
-        service.ending,
-        "DELETE",
-        f"/tokens/sessions/{session_id}",
-        route_key="DELETE /tokens/sessions/{sessionId}",
-        path_parameters={"sessionId": session_id},
-        authorizer=caller.caller,
-    )
+    return end_session_call(service.ending, caller.caller, session_id)
 
 
 def stored_status(service: Service, session_id: str) -> str:

@@ -26,12 +26,12 @@ from infra.provision import create_key_rings, create_table
 from infra.template import Template
 from tests.conftest import REGION
 from tests.unit.conftest import STAGE, TABLE_NAME, Service, build_service
-from tests.unit.http_calls import FORGED_TOKEN, USER_ID, Answer, call, expected_body
+from tests.unit.http_calls import FORGED_TOKEN, USER_ID, Answer, call, end_session_call, expected_body
 from token_service import messages
 from token_service.authorization import Caller
 from token_service.aws import CLIENT_CONFIG
 from token_service.config import Settings
-from token_service.handlers import end_session, issue, refresh, revoke, validate
+from token_service.handlers import issue, refresh, revoke, validate
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -180,15 +180,7 @@ def test_ending_a_session_whose_answer_was_lost_is_a_success(lossy: Service, pro
     laptop_session, phone_session = (session_of(answer) for answer in (laptop, phone))
     proxy.drop_answer_to = "UpdateItem"
 
-    answer = call(
-        end_session.handler,
-        lossy.ending,
-        "DELETE",
-        f"/tokens/sessions/{phone_session}",
-        route_key="DELETE /tokens/sessions/{sessionId}",
-        path_parameters={"sessionId": phone_session},
-        authorizer=Caller(USER_ID, laptop_session).context(),
-    )
+    answer = end_session_call(lossy.ending, Caller(USER_ID, laptop_session).context(), phone_session)
 
     assert (answer.status, proxy.dropped) == (200, ["DynamoDB_20120810.UpdateItem"])
     assert {stored["sessionId"]: stored["status"] for stored in sessions(lossy)} == {
