@@ -125,24 +125,24 @@ class SessionStore:
 
     def rotate(self, session_id: str, presented_token_id: str, new_token_id: str, now: int) -> Outcome:
         """Make `new_token_id` the one valid refresh token of the live session whose current one was presented."""
-        return self._update_presented(
+        return self._update_live(
             "session could not be rotated",
             session_id,
-            presented_token_id,
             now,
+            condition="currentTokenId = :presented",
             expression="SET currentTokenId = :new, previousTokenId = :presented, rotatedAt = :now",
-            values={":new": {"S": new_token_id}},
+            values={":new": {"S": new_token_id}, ":presented": {"S": presented_token_id}},
         )
 
     def end(self, session_id: str, presented_token_id: str, request_id: str, now: int) -> Outcome:
         """Revoke the live session whose current token was presented, marking it with the request that did."""
-        return self._update_presented(
+        return self._end_live(
             "session could not be revoked",
             session_id,
-            presented_token_id,
             now,
-            expression="SET #status = :revoked, revokedBy = :request",
-            values={":revoked": {"S": REVOKED}, ":request": {"S": request_id}},
+            request_id=request_id,
+            condition="currentTokenId = :presented",
+            values={":presented": {"S": presented_token_id}},
         )
 
     def revoke(self, session_id: str) -> None:
@@ -168,27 +168,14 @@ class SessionStore:
 
     def end_own(self, session_id: str, user_id: str, request_id: str, now: int) -> Outcome:
         """Revoke the session if it is a live one of this user's, marking it with the request that did."""
-
-        def update() -> Session:
-            response = self._client.update_item(
-                TableName=self._table_name,
-                Key={"sessionId": {"S": session_id}},
-                UpdateExpression="SET #status = :revoked, revokedBy = :request",
-                ConditionExpression="userId = :user AND #status = :active AND expiresAt > :now",
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues={
-                    ":revoked": {"S": REVOKED},
-                    ":request": {"S": request_id},
-                    ":user": {"S": user_id},
-                    ":active": {"S": ACTIVE},
-                    ":now": {"N": str(now)},
-                },
-                ReturnValues="ALL_NEW",
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
-            return _from_item(response["Attributes"])
-
-        return self._conditional("session could not be ended", update)
+        return self._end_live(
+            "session could not be ended",
+            session_id,
+            now,
+            request_id=request_id,
+            condition="userId = :user",
+            values={":user": {"S": user_id}},
+        )
 
     def live_sessions(self, user_id: str, now: int, limit: int, after: PagePosition | None) -> Listed:
         """Up to `limit` of the user's live sessions, newest first, from after `after`."""
@@ -237,31 +224,32 @@ class SessionStore:
             # list() waits for all of them and raises the first failure.
             list(pool.map(self.revoke, [session_id for session_id in session_ids if session_id != ended]))
 
-    def _update_presented(
-        self,
-        failure: str,
-        session_id: str,
-        presented_token_id: str,
-        now: int,
-        *,
-        expression: str,
-        values: Item,
+    def _end_live(
+        self, failure: str, session_id: str, now: int, *, request_id: str, condition: str, values: Item
     ) -> Outcome:
-        """Update the session if the presented token is the current one of a live session."""
+        """Revoke the live session if `condition` holds, marking it with the request that did."""
+        return self._update_live(
+            failure,
+            session_id,
+            now,
+            condition=condition,
+            expression="SET #status = :revoked, revokedBy = :request",
+            values={**values, ":revoked": {"S": REVOKED}, ":request": {"S": request_id}},
+        )
+
+    def _update_live(
+        self, failure: str, session_id: str, now: int, *, condition: str, expression: str, values: Item
+    ) -> Outcome:
+        """Update the session if it is live and `condition` holds; the stored item if not."""
 
         def update() -> Session:
             response = self._client.update_item(
                 TableName=self._table_name,
                 Key={"sessionId": {"S": session_id}},
                 UpdateExpression=expression,
-                ConditionExpression="currentTokenId = :presented AND #status = :active AND expiresAt > :now",
+                ConditionExpression=f"{condition} AND #status = :active AND expiresAt > :now",
                 ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues={
-                    **values,
-                    ":presented": {"S": presented_token_id},
-                    ":active": {"S": ACTIVE},
-                    ":now": {"N": str(now)},
-                },
+                ExpressionAttributeValues={**values, ":active": {"S": ACTIVE}, ":now": {"N": str(now)}},
                 ReturnValues="ALL_NEW",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
