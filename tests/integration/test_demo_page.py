@@ -23,6 +23,13 @@ def test_the_page_is_html_under_a_policy_that_runs_its_own_inline_code_only(brow
     assert b'<button id="login"' in answer.body
 
 
+def test_the_page_inserts_what_the_api_sends_as_text_never_as_html(browser: Browser) -> None:
+    page = browser.get(demo.PATH).text
+    assert '<button id="sessions">' in page  # the session list, which shows user agents that clients chose
+    for html_sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "createContextualFragment"):
+        assert html_sink not in page
+
+
 def test_the_page_is_no_route_of_the_template_nor_of_the_document(stack: LocalStack) -> None:
     routes = {(route.method, route.path) for route in stack.template.routes()} | set(documented_operations())
     assert [path for _, path in routes if path.startswith(demo.PATH)] == []
