@@ -7,6 +7,7 @@ import contextlib
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -58,6 +59,34 @@ class Shown:
     message: str
 
 
+@dataclass(frozen=True)
+class ListedSession:
+    """A row of the page's session list: what it shows, and the instants its `<time>` elements name."""
+
+    session_id: str
+    user_agent: str
+    ip: str
+    created: datetime
+    rotated: datetime
+    created_text: str
+    current: bool
+
+    @classmethod
+    def of(cls, row: Locator) -> ListedSession:
+        def instant(cell: str) -> datetime:
+            return datetime.fromisoformat(row.locator(f".{cell} time").get_attribute("datetime") or "")
+
+        return cls(
+            session_id=row.get_attribute("data-session-id") or "",
+            user_agent=row.locator(".user-agent").text_content() or "",
+            ip=row.locator(".ip").text_content() or "",
+            created=instant("created"),
+            rotated=instant("rotated"),
+            created_text=row.locator(".created").inner_text(),
+            current=row.locator(".this-device").count() == 1,
+        )
+
+
 class DemoPage:
     """The demo page in a tab: press its buttons, read the answers it shows."""
 
@@ -94,6 +123,21 @@ class DemoPage:
     @property
     def answers(self) -> Locator:
         return self.page.locator("#answers li")
+
+    @property
+    def session_rows(self) -> Locator:
+        return self.page.locator("#session-rows tr")
+
+    def listed_sessions(self, count: int) -> list[ListedSession]:
+        """The session list's rows, once it shows `count` of them."""
+        expect(self.session_rows).to_have_count(count)
+        return [ListedSession.of(row) for row in self.session_rows.all()]
+
+    def end_session(self, session_id: str) -> Shown:
+        """Press the End button of that session's row; the answer shown."""
+        shown = self.answers.count()
+        self.page.locator(f'#session-rows tr[data-session-id="{session_id}"] button.end').click()
+        return self.answer(shown)
 
     def document_cookie(self) -> str:
         cookie: str = self.page.evaluate("document.cookie")
