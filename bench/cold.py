@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.service import REGION, Service, aws_clients, bench_template
+from bench.service import AUTHORIZER_MODES, REGION, Service, aws_clients, bench_template
 from bench.table import Row
 from infra.parameters_extension import ParametersExtension
 
@@ -31,6 +31,8 @@ ROUNDS = 5
 RUNTIME = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six.py")
 SESSION_TOKEN = "bench-session"  # noqa: S105 - what the extension stand-in expects, not a credential
 BASELINE = "baseline"
+# The token routes and the authorizer in each of its modes; the sessions routes run behind it (warm only).
+COLD_STARTS = ("issue", "validate", "refresh", "revoke", *AUTHORIZER_MODES)
 AWS_CONFIGURATION_FILES = ("AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE")
 # The baseline as a function: its imports, then one client in its first invocation.
 BASELINE_MODULE = """import boto3
@@ -62,8 +64,10 @@ context = types.SimpleNamespace(
     invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:" + spec["function"],
     get_remaining_time_in_millis=lambda: 10_000,
 )
-status = handler(spec["event"], context)["statusCode"]
+answer = handler(spec["event"], context)
 done = time.perf_counter()
+# An authorizer's answer is no HTTP response: API Gateway goes on to the route, or answers 403.
+status = answer.get("statusCode", 200 if answer.get("isAuthorized") is True else 403)
 print("\n" + json.dumps({"import_ms": (imported - started) * 1e3, "total_ms": (done - started) * 1e3,
       "status": status, "calls": calls, "boto3": "boto3" in sys.modules}))
 """
@@ -88,7 +92,7 @@ def fresh_interpreter(spec: Mapping[str, Any], environment: Mapping[str, str]) -
 
 @dataclass(frozen=True, slots=True)
 class Start:
-    name: str  # a token route, or BASELINE
+    name: str  # one of COLD_STARTS, or BASELINE
     bytecode: bool = True
     extension: bool = False
 
@@ -104,8 +108,7 @@ class Start:
 
 class ColdStarts:
     def __init__(self, build: Path, workdir: Path, endpoint_url: str, extension_port: int) -> None:
-        template = bench_template()
-        self.service = Service(template, *aws_clients(endpoint_url))
+        self.service = Service(bench_template(), *aws_clients(endpoint_url))
         self.runtime = _runtime(workdir / "runtime")
         self.artifacts = {True: build, False: workdir / "without-pyc"}
         shutil.copytree(build, self.artifacts[False], ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
@@ -114,7 +117,6 @@ class ColdStarts:
         lambda_environment |= {"AWS_SESSION_TOKEN": SESSION_TOKEN}
         # Nothing of this machine's own AWS configuration.
         self.lambda_environment = lambda_environment | dict.fromkeys(AWS_CONFIGURATION_FILES, os.devnull)
-        self.template = template
         self.extension_port = str(extension_port)
 
     def run(self, start: Start, *, count: bool = False) -> dict[str, Any]:
@@ -122,13 +124,12 @@ class ColdStarts:
         spec |= {"function": BASELINE, "event": {}, "count": count}
         environment = dict(self.lambda_environment)
         if start.name != BASELINE:
-            route = self.service.routes[start.name]
-            access, refresh = ("", "") if start.name == "issue" else self.service.issue()
-            spec["event"] = self.service.event(start.name, access if start.name == "validate" else refresh)
-            spec |= {"path": [str(self.artifacts[start.bytecode] / route.function), str(self.runtime)]}
-            spec |= {"handler": route.handler, "function": route.function}
-            environment = self.template.function_environment(route.function) | environment
-            environment["AWS_LAMBDA_FUNCTION_NAME"] = route.function
+            target = self.service.targets[start.name]
+            spec["event"] = self.service.fresh_event(start.name)
+            spec |= {"path": [str(self.artifacts[start.bytecode] / target.function), str(self.runtime)]}
+            spec |= {"handler": target.handler, "function": target.function}
+            environment = self.service.environment(start.name) | environment
+            environment["AWS_LAMBDA_FUNCTION_NAME"] = target.function
         if start.extension:
             environment["PARAMETERS_SECRETS_EXTENSION_HTTP_PORT"] = self.extension_port
         return fresh_interpreter(spec, environment)
@@ -155,7 +156,7 @@ def run(build: Path, workdir: Path, endpoint_url: str) -> list[Row]:
     with ParametersExtension(ssm, SESSION_TOKEN) as stand_in:
         cold = ColdStarts(build, workdir, endpoint_url, stand_in.port)
         configurations = [(pyc, extension) for pyc in (True, False) for extension in (False, True)]
-        starts = [Start(name, *configuration) for name in cold.service.routes for configuration in configurations]
+        starts = [Start(name, *configuration) for name in COLD_STARTS for configuration in configurations]
         baseline: list[float] = []
         results: dict[Start, list[dict[str, Any]]] = {start: [] for start in starts}
         for _ in range(ROUNDS):

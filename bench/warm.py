@@ -1,14 +1,16 @@
-"""Warm requests in-process: each token route's real handler (`respond`) with moto-backed clients.
+"""Warm requests in-process: each function's real handler (`respond`) with moto-backed clients.
 
 Each round times a batch of requests and keeps the mean per request. Validate's baseline is
-stock `jwt.decode` of the same token with the same checks, timed in the same rounds; the other
-routes' baseline is the time their own AWS calls took inside those very requests (moto answers
-them in-process). AWS calls are counted and timed through botocore's event hooks on the clients.
+stock `jwt.decode` of the same token with the same checks, timed in the same rounds; the
+authorizer's, in each of its modes, is validate itself; the other routes' baseline is the time
+their own AWS calls took inside those very requests (moto answers them in-process). AWS calls
+are counted and timed through botocore's event hooks on the clients.
 """
 
 from __future__ import annotations
 
 import functools
+import statistics
 import time
 from collections.abc import Callable
 from typing import Any
@@ -16,12 +18,32 @@ from typing import Any
 import jwt
 from moto import mock_aws
 
-from bench.service import Service, aws_clients, bench_template, cookie_values
+from bench.service import (
+    AUTHORIZER,
+    AUTHORIZER_MODES,
+    TOKEN_ONLY_AUTHORIZER,
+    Service,
+    aws_clients,
+    bench_template,
+    cookie_values,
+)
 from bench.table import Row
 from token_service.key_rings import parse_key_ring
 
 ROUNDS = 7
-BATCH = {"validate": 1000, "issue": 100, "refresh": 100, "revoke": 100}
+BATCH = {
+    "validate": 1000,
+    AUTHORIZER: 100,
+    TOKEN_ONLY_AUTHORIZER: 1000,
+    "issue": 100,
+    "refresh": 100,
+    "revoke": 100,
+    "list_sessions": 50,
+    "end_session": 50,
+}
+# A user with a few devices, as an account page lists them.
+DEVICES_USER, DEVICES = "64c4devices", 3
+type Requests = Callable[[int], list[Callable[[], object]]]  # a round's batch of requests, made ready untimed
 
 
 class AwsCalls:
@@ -45,19 +67,22 @@ class AwsCalls:
         self.seconds += time.perf_counter() - self._started
 
 
-def _per_request_us(request: Callable[[], object], batch: int) -> float:
+def _per_request_us(requests: list[Callable[[], object]]) -> float:
     started = time.perf_counter()
-    for _ in range(batch):
+    for request in requests:
         request()
-    return (time.perf_counter() - started) / batch * 1e6
+    return (time.perf_counter() - started) / len(requests) * 1e6
 
 
-def _requests(service: Service) -> tuple[dict[str, Callable[[], object]], Callable[[], object]]:
-    """One request of each route (refresh presents the token its previous answer rotated in), and
-    validate's baseline: stock `jwt.decode` of the same token with the same checks."""
+def _requests(service: Service) -> tuple[dict[str, Requests], Callable[[], object]]:
+    """Each function's requests (refresh presents the token its previous answer rotated in; end_session
+    ends a new session each time), and validate's baseline: stock `jwt.decode` of the same token with
+    the same checks."""
     access, refresh = service.issue()
-    events = {"validate": service.event("validate", access), "issue": service.event("issue")}
-    events["revoke"] = service.event("revoke", service.issue()[1])
+    events = {name: service.event(name, access) for name in ("validate", *AUTHORIZER_MODES)}
+    events |= {"issue": service.event("issue"), "revoke": service.event("revoke", service.issue()[1])}
+    devices = [service.issue(DEVICES_USER)[0] for _ in range(DEVICES)]
+    events["list_sessions"] = service.event("list_sessions", devices[-1])
     presented = [refresh]
 
     def rotate() -> object:
@@ -65,7 +90,15 @@ def _requests(service: Service) -> tuple[dict[str, Callable[[], object]], Callab
         presented[0] = cookie_values(response["cookies"])["refreshToken"]
         return response
 
-    requests = {name: functools.partial(service.respond, name, event) for name, event in events.items()}
+    def repeated(request: Callable[[], object]) -> Requests:
+        return lambda batch: [request] * batch
+
+    def end_sessions(batch: int) -> list[Callable[[], object]]:
+        return [
+            functools.partial(service.respond, "end_session", service.fresh_event("end_session")) for _ in range(batch)
+        ]
+
+    requests = {name: repeated(functools.partial(service.respond, name, event)) for name, event in events.items()}
     settings = service.settings
     ring = service.ssm.get_parameter(Name=settings.access_keys_parameter, WithDecryption=True)["Parameter"]["Value"]
     key = parse_key_ring(ring).verification_key(jwt.get_unverified_header(access)["kid"])
@@ -73,7 +106,7 @@ def _requests(service: Service) -> tuple[dict[str, Callable[[], object]], Callab
     decode = functools.partial(
         jwt.decode, access, key, algorithms=["HS256"], audience=settings.audience, issuer=settings.issuer
     )
-    return requests | {"refresh": rotate}, decode
+    return requests | {"refresh": repeated(rotate), "end_session": end_sessions}, decode
 
 
 def run() -> list[Row]:
@@ -84,17 +117,30 @@ def run() -> list[Row]:
         requests, decode = _requests(service)
         times: list[Row] = []
         counts: list[Row] = []
+        measured: dict[str, list[float]] = {}
         for name, batch in BATCH.items():
-            requests[name]()  # first-call costs are the cold start's
-            samples, baseline, per_request = [], [], []
+            for request in requests[name](1):
+                request()  # first-call costs are the cold start's
+            samples, baseline, per_request, aws = [], [], [], []
             for _ in range(ROUNDS):
+                ready = requests[name](batch)
                 calls.clear()
-                samples.append(_per_request_us(requests[name], batch))
+                samples.append(_per_request_us(ready))
                 per_request.append(len(calls.names) / batch)
-                aws_us = calls.seconds / batch * 1e6
-                baseline.append(_per_request_us(decode, batch) if name == "validate" else aws_us)
-            base = "jwt.decode" if name == "validate" else "its AWS calls"
-            times.append(Row(f"warm {name}: handler.respond", "µs", samples, baseline, base))
+                aws.append(calls.seconds / batch * 1e6)
+                baseline.append(_per_request_us([decode] * batch) if name == "validate" else aws[-1])
+            measured[name] = samples
+            times.append(_time_row(name, measured, baseline, aws))
             operations = ", ".join(sorted(set(calls.names))) or "none"
             counts.append(Row(f"AWS calls per warm request: {name}", "calls", per_request, note=operations))
     return times + counts
+
+
+def _time_row(name: str, measured: dict[str, list[float]], baseline: list[float], aws: list[float]) -> Row:
+    """The authorizer beside validate (measured before it), its AWS calls' time in the note; the others
+    beside their own baseline."""
+    measure, samples = f"warm {name}: handler.respond", measured[name]
+    if name in AUTHORIZER_MODES:
+        note = f"its AWS calls {statistics.median(aws):.0f} µs"
+        return Row(measure, "µs", samples, measured["validate"], "validate", note)
+    return Row(measure, "µs", samples, baseline, "jwt.decode" if name == "validate" else "its AWS calls")
