@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING
 import boto3
 
 from infra.template import Template, add_parameter_option
-from token_service.key_rings import MIN_KEY_BYTES, KeyRing, SigningKey, parse_key_ring
-from token_service.tokens import CLOCK_SKEW_SECONDS
+from token_service.domain.key_rings import MIN_KEY_BYTES, KeyRing, SigningKey, parse_key_ring
+from token_service.domain.token_codecs import CLOCK_SKEW_SECONDS
 
 if TYPE_CHECKING:
     from mypy_boto3_ssm import SSMClient

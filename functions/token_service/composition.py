@@ -3,9 +3,11 @@
 Lambda's entry points build them from the environment with the default clients and the wall
 clock (which both dates tokens and ages the cached key rings); tests and the bench hand in
 their own clients and clocks. Key rings come from the parameters extension where the
-settings name its port, else from SSM through boto3. The session modules (and with them the
-AWS SDK) are imported only by the functions that use the table, so that validate (and the
-authorizer that trusts tokens alone) with the extension never loads the SDK.
+settings name its port, else from SSM through boto3.
+
+Only the adapters import the AWS SDK, and this module imports those that do only when a
+function needs them (`_ssm_source`, `_session_store`): validate, and the authorizer that trusts
+tokens alone, never load the SDK where they have the extension.
 """
 
 from __future__ import annotations
@@ -15,20 +17,19 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from token_service import deadline
-from token_service.authorization import Authorizer
+from token_service.adapters import deadline
+from token_service.adapters.extension_parameters import ExtensionParameterSource
 from token_service.config import Settings
-from token_service.cookies import CookiePolicy
-from token_service.key_rings import ExtensionParameterSource, KeyRingStore, ParameterSource, SsmParameterSource
-from token_service.validation import AccessValidator
+from token_service.domain.access import AccessValidator, Authorizer
+from token_service.domain.account import SessionEnding, SessionListing
+from token_service.domain.key_rings import KeyRingStore
+from token_service.domain.login import LoginSessions, SessionRevocation
+from token_service.domain.ports import ParameterSource, SessionStore
+from token_service.http_api.cookies import CookiePolicy
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_ssm import SSMClient
-
-    from token_service.own_sessions import SessionEnding, SessionListing
-    from token_service.service import LoginSessions, SessionRevocation
-    from token_service.sessions import SessionStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,8 +73,6 @@ def validator(
 def session_routes(
     settings: Settings, clients: Clients = Clients(), clock: Callable[[], float] = time.time
 ) -> SessionRoutes:
-    from token_service.service import LoginSessions  # noqa: PLC0415 - see the module docstring
-
     rings = [settings.access_keys_parameter, settings.refresh_keys_parameter]
     keys = _key_rings(settings, rings, clients, clock)
     sessions = LoginSessions(settings, keys, _session_store(settings, clients), clock)
@@ -83,8 +82,6 @@ def session_routes(
 def revoke_route(
     settings: Settings, clients: Clients = Clients(), clock: Callable[[], float] = time.time
 ) -> RevokeRoute:
-    from token_service.service import SessionRevocation  # noqa: PLC0415 - see the module docstring
-
     keys = _key_rings(settings, [settings.refresh_keys_parameter], clients, clock)
     revocation = SessionRevocation(settings, keys, _session_store(settings, clients), clock)
     return RevokeRoute(revocation, cookie_policy(settings))
@@ -98,8 +95,6 @@ def authorizer(settings: Settings, clients: Clients = Clients(), clock: Callable
 def session_listing(
     settings: Settings, clients: Clients = Clients(), clock: Callable[[], float] = time.time
 ) -> SessionListing:
-    from token_service.own_sessions import SessionListing  # noqa: PLC0415 - see the module docstring
-
     keys = _key_rings(settings, [settings.access_keys_parameter], clients, clock)
     return SessionListing(settings, keys, _session_store(settings, clients), clock)
 
@@ -107,8 +102,6 @@ def session_listing(
 def end_session_route(
     settings: Settings, clients: Clients = Clients(), clock: Callable[[], float] = time.time
 ) -> EndSessionRoute:
-    from token_service.own_sessions import SessionEnding  # noqa: PLC0415 - see the module docstring
-
     return EndSessionRoute(SessionEnding(_session_store(settings, clients), clock), cookie_policy(settings))
 
 
@@ -121,14 +114,19 @@ def _key_rings(settings: Settings, names: Sequence[str], clients: Clients, clock
     if settings.parameters_extension_port is not None:
         source = ExtensionParameterSource(settings.parameters_extension_port, settings.aws_session_token)
     else:
-        from token_service import aws  # noqa: PLC0415 - see the module docstring
-
-        source = SsmParameterSource(deadline.guard(clients.ssm or aws.ssm_client()))
+        source = _ssm_source(clients)
     return KeyRingStore(source, names, settings.keys_max_age, clock)
 
 
-def _session_store(settings: Settings, clients: Clients) -> SessionStore:
-    from token_service import aws  # noqa: PLC0415 - see the module docstring
-    from token_service.sessions import SessionStore  # noqa: PLC0415
+def _ssm_source(clients: Clients) -> ParameterSource:
+    from token_service.adapters import aws_clients  # noqa: PLC0415 - see the module docstring
+    from token_service.adapters.ssm_parameters import SsmParameterSource  # noqa: PLC0415
 
-    return SessionStore(deadline.guard(clients.dynamodb or aws.dynamodb_client()), settings.sessions_table)
+    return SsmParameterSource(deadline.guard(clients.ssm or aws_clients.ssm_client()))
+
+
+def _session_store(settings: Settings, clients: Clients) -> SessionStore:
+    from token_service.adapters import aws_clients  # noqa: PLC0415 - see the module docstring
+    from token_service.adapters.session_table import SessionTable  # noqa: PLC0415
+
+    return SessionTable(deadline.guard(clients.dynamodb or aws_clients.dynamodb_client()), settings.sessions_table)

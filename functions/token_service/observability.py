@@ -18,24 +18,27 @@ from typing import Any, cast
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
+from token_service.domain.outcomes import Outcome
+
 logger = Logger()
 metrics = Metrics()
 
-# Each outcome a request can end in, and the metric that counts it.
+# The metric of each outcome that is no refusal, and of the one refusal the alarms watch.
 OUTCOME_METRICS = {
-    "healthy": "HealthChecks",
-    "issued": "TokensIssued",
-    "validated": "ValidationsSucceeded",
-    "rotated": "RefreshesRotated",
-    "grace": "RefreshesWithinGrace",
-    "reuse_detected": "ReuseDetected",
-    "revoked": "SessionsRevoked",
-    "authorized": "RequestsAuthorized",
-    "listed": "SessionListings",
-    "session_ended": "SessionsEnded",
-    "dependency_failure": "DependencyFailures",
-    "internal_error": "InternalErrors",
+    Outcome.HEALTHY: "HealthChecks",
+    Outcome.ISSUED: "TokensIssued",
+    Outcome.VALIDATED: "ValidationsSucceeded",
+    Outcome.ROTATED: "RefreshesRotated",
+    Outcome.WITHIN_GRACE: "RefreshesWithinGrace",
+    Outcome.REUSE_DETECTED: "ReuseDetected",
+    Outcome.REVOKED: "SessionsRevoked",
+    Outcome.AUTHORIZED: "RequestsAuthorized",
+    Outcome.LISTED: "SessionListings",
+    Outcome.SESSION_ENDED: "SessionsEnded",
+    Outcome.DEPENDENCY_FAILURE: "DependencyFailures",
+    Outcome.INTERNAL_ERROR: "InternalErrors",
 }
+# Every refusal, with its reason as a dimension.
 REJECTED_METRIC = "RequestsRejected"
 
 
@@ -44,14 +47,14 @@ def log_request(fields: dict[str, object]) -> None:
     logger.info("request", extra=fields)
 
 
-def count_outcome(outcome: str) -> None:
-    """Add the outcome's metric to this invocation's EMF blob; rejections carry their reason as a dimension."""
-    kind, _, reason = outcome.partition(":")
-    if kind == "rejected":
+def count_outcome(outcome: Outcome) -> None:
+    """Add the outcome's metrics to this invocation's EMF blob; rejections carry their reason as a dimension."""
+    reason = outcome.rejection_reason
+    if reason is not None:
         metrics.add_dimension(name="reason", value=reason)
         metrics.add_metric(name=REJECTED_METRIC, unit=MetricUnit.Count, value=1)
-    if reason == "reuse_detected" or kind in OUTCOME_METRICS:
-        metrics.add_metric(name=OUTCOME_METRICS[reason or kind], unit=MetricUnit.Count, value=1)
+    if outcome in OUTCOME_METRICS:
+        metrics.add_metric(name=OUTCOME_METRICS[outcome], unit=MetricUnit.Count, value=1)
 
 
 def traced[Handler: Callable[..., Any]](handler: Handler) -> Handler:
@@ -64,7 +67,7 @@ def traced[Handler: Callable[..., Any]](handler: Handler) -> Handler:
 
         tracer = Tracer()
     except ImportError:
-        # The package ships without aws-xray-sdk (it would bring its own botocore); see the README.
+        # The package ships without aws-xray-sdk (it would bring its own botocore); see docs/operations.md.
         logger.warning("tracing is on but aws-xray-sdk is not in the package: not tracing")
         return handler
     return cast("Handler", tracer.capture_lambda_handler(handler))

@@ -6,17 +6,18 @@ route's function gets the user and the session in the authorizer's context.
 """
 
 from token_service import composition
-from token_service.authorization import Authorizer
 from token_service.config import settings
-from token_service.cookies import presented_access_token
-from token_service.endpoint import Endpoint
-from token_service.request import Request
-from token_service.responses import Response, authorized, simple_authorizer_answer
+from token_service.domain.access import Authorizer
+from token_service.domain.outcomes import Outcome
+from token_service.http_api.cookies import presented_access_token
+from token_service.http_api.endpoint import Endpoint
+from token_service.http_api.request import Request
+from token_service.http_api.responses import Response, authorized, simple_authorizer_answer
 
 
 def handle(request: Request, authorizer: Authorizer) -> Response:
     caller = authorizer.authorize(presented_access_token(request, authorizer.token_source))
-    request.observe("authorized", caller.user_id)
+    request.observe(Outcome.AUTHORIZED, caller.user_id)
     return authorized(caller.context())
 
 

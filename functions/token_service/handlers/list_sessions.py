@@ -2,14 +2,16 @@
 
 import re
 
-from token_service import composition, messages
-from token_service.authorization import Caller
+from token_service import composition
 from token_service.config import settings
-from token_service.endpoint import Endpoint
-from token_service.own_sessions import SessionListing
-from token_service.request import BadRequest, Request
-from token_service.responses import Response, success
-from token_service.sessions import Summary
+from token_service.domain.access import Caller
+from token_service.domain.account import SessionListing
+from token_service.domain.outcomes import Outcome
+from token_service.domain.values import Summary
+from token_service.http_api import messages
+from token_service.http_api.endpoint import Endpoint
+from token_service.http_api.request import BadRequest, Request
+from token_service.http_api.responses import Response, success
 
 MAX_QUERY_LENGTH = 1024
 DEFAULT_LIMIT = 20
@@ -20,9 +22,9 @@ _WHOLE_NUMBER = re.compile(r"[1-9][0-9]{0,2}")
 def handle(request: Request, listing: SessionListing) -> Response:
     caller = Caller.from_context(request.authorizer_context())
     if len(request.raw_query) > MAX_QUERY_LENGTH:
-        raise BadRequest(400, messages.QUERY_TOO_LONG, "query_too_long")
+        raise BadRequest(400, messages.QUERY_TOO_LONG, Outcome.QUERY_TOO_LONG)
     page = listing.page(caller.user_id, _limit(request.query_parameter("limit")), request.query_parameter("pageToken"))
-    request.observe("listed", caller.user_id)
+    request.observe(Outcome.LISTED, caller.user_id)
     fields: dict[str, object] = {"sessions": [_shown(session, caller) for session in page.sessions]}
     if page.next_page_token is not None:
         fields["nextPageToken"] = page.next_page_token
@@ -33,7 +35,7 @@ def _limit(raw: str | None) -> int:
     if raw is None:
         return DEFAULT_LIMIT
     if not _WHOLE_NUMBER.fullmatch(raw) or int(raw) > MAX_LIMIT:
-        raise BadRequest(400, messages.LIMIT_INVALID, "limit_invalid")
+        raise BadRequest(400, messages.LIMIT_INVALID, Outcome.LIMIT_INVALID)
     return int(raw)
 
 

@@ -13,7 +13,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from token_service import messages
+from token_service.domain.outcomes import Outcome
+from token_service.http_api import messages
 
 MAX_BODY_BYTES = 16 * 1024
 
@@ -21,13 +22,13 @@ Event = Mapping[str, Any]
 
 
 class BadRequest(Exception):
-    """A request the contract answers with a 4xx JSON error; `reason` names it in logs and metrics."""
+    """A request the contract answers with a 4xx JSON error; `outcome` names it in logs and metrics."""
 
-    def __init__(self, status: int, message: str, reason: str) -> None:
+    def __init__(self, status: int, message: str, outcome: Outcome) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
-        self.reason = reason
+        self.outcome = outcome
 
 
 class Request:
@@ -35,11 +36,11 @@ class Request:
 
     def __init__(self, event: Event) -> None:
         self._event = event
-        self.outcome = ""
+        self.outcome: Outcome | None = None
         self.user_id: str | None = None
         self.detail: str | None = None
 
-    def observe(self, outcome: str, user_id: str | None = None) -> None:
+    def observe(self, outcome: Outcome, user_id: str | None = None) -> None:
         self.outcome = outcome
         self.user_id = user_id or self.user_id
 
@@ -101,9 +102,9 @@ class Request:
         try:
             document = json.loads(self._body())
         except (ValueError, RecursionError) as error:
-            raise BadRequest(400, messages.BODY_NOT_JSON_OBJECT, "body_not_json_object") from error
+            raise BadRequest(400, messages.BODY_NOT_JSON_OBJECT, Outcome.BODY_NOT_JSON_OBJECT) from error
         if not isinstance(document, dict):
-            raise BadRequest(400, messages.BODY_NOT_JSON_OBJECT, "body_not_json_object")
+            raise BadRequest(400, messages.BODY_NOT_JSON_OBJECT, Outcome.BODY_NOT_JSON_OBJECT)
         return document
 
     def optional_json_object(self) -> dict[str, Any]:
@@ -118,19 +119,19 @@ class Request:
     def _body(self) -> bytes:
         body = self._event.get("body")
         if not isinstance(body, str) or not body:
-            raise BadRequest(400, messages.BODY_NOT_JSON_OBJECT, "body_missing")
+            raise BadRequest(400, messages.BODY_NOT_JSON_OBJECT, Outcome.BODY_MISSING)
         # Checked before decoding too, so a huge body costs nothing to refuse.
         if len(body) > MAX_BODY_BYTES * 4 // 3 + 4:
-            raise BadRequest(413, messages.BODY_TOO_LARGE, "body_too_large")
+            raise BadRequest(413, messages.BODY_TOO_LARGE, Outcome.BODY_TOO_LARGE)
         if self._event.get("isBase64Encoded") is True:
             try:
                 raw = base64.b64decode(body, validate=True)
             except (binascii.Error, ValueError) as error:
-                raise BadRequest(400, messages.BODY_NOT_JSON_OBJECT, "body_not_base64") from error
+                raise BadRequest(400, messages.BODY_NOT_JSON_OBJECT, Outcome.BODY_NOT_BASE64) from error
         else:
             raw = body.encode("utf-8", "surrogatepass")
         if len(raw) > MAX_BODY_BYTES:
-            raise BadRequest(413, messages.BODY_TOO_LARGE, "body_too_large")
+            raise BadRequest(413, messages.BODY_TOO_LARGE, Outcome.BODY_TOO_LARGE)
         return raw
 
 

@@ -1,4 +1,4 @@
-"""The domain: login sessions that hand out access and refresh tokens.
+"""Logging in, refreshing and logging out: login sessions that hand out access and refresh tokens.
 
 Every key ring is read before anything is written, and tokens are minted before the session
 write that makes them valid, so a failing dependency never leaves a stored session without
@@ -7,45 +7,25 @@ its tokens or tokens without their session.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from token_service.config import Settings
-from token_service.errors import DependencyUnavailable, InvalidToken, ReuseDetected, SessionUnknown
-from token_service.key_rings import KeyRing, KeyRingStore
-from token_service.sessions import ACTIVE, Outcome, Refused, Session, SessionStore, Written, new_id
-from token_service.tokens import TokenCodec, TokenUse
-
-# Control characters, and lone surrogates (JSON can carry them; UTF-8 cannot store them).
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
-# Request headers are client-controlled; keep what is stored about them bounded.
-MAX_USER_AGENT_LENGTH = 512
-
-
-@dataclass(frozen=True, slots=True)
-class Client:
-    """Who asked for a session, as the API saw them; stored for the session's owner to review."""
-
-    ip: str
-    user_agent: str
-
-    def reviewable(self) -> Client:
-        """As stored: the user agent without control characters, and bounded."""
-        return Client(self.ip, CONTROL_CHARACTERS.sub("", self.user_agent)[:MAX_USER_AGENT_LENGTH])
-
-
-@dataclass(frozen=True, slots=True)
-class TokenPair:
-    """New tokens; `within_grace` when a refresh presented the token rotated away moments ago."""
-
-    user_id: str
-    access_token: str
-    access_max_age: int
-    refresh_token: str
-    refresh_max_age: int
-    within_grace: bool = False
+from token_service.domain.errors import DependencyUnavailable, InvalidToken, ReuseDetected, SessionUnknown
+from token_service.domain.key_rings import KeyRing, KeyRingStore
+from token_service.domain.ports import SessionStore
+from token_service.domain.token_codecs import TokenCodec
+from token_service.domain.values import (
+    ACTIVE,
+    Client,
+    Refused,
+    Session,
+    TokenPair,
+    TokenUse,
+    WriteResult,
+    Written,
+    new_id,
+)
 
 
 class LoginSessions:
@@ -107,7 +87,7 @@ class LoginSessions:
         return self._mint_pair(access_ring, refresh_ring, session, now, within_grace=within_grace)
 
     def _rotated_session(
-        self, rotation: Outcome, presented_token_id: str, new_token_id: str, now: int
+        self, rotation: WriteResult, presented_token_id: str, new_token_id: str, now: int
     ) -> tuple[Session, bool]:
         """The session to mint from, and whether the grace window let the presented token through."""
         if isinstance(rotation, Written):

@@ -8,28 +8,22 @@ before any token names it, and all of them switch to it at that same moment. Rin
 first format, {"current": "<kid>", "keys": {"<kid>": "<base64url>"}}, still read: the current
 key signs, the others only verify.
 
-Rings come from the AWS Parameters and Secrets Lambda Extension where the function has it (a
-localhost HTTP call, no SDK), else from SSM through boto3. The validate function needs nothing
-else from AWS, so with the extension it never imports boto3, the largest part of a cold start.
+Rings are read through a `ParameterSource` (`ports`): the adapters read them from SSM through
+boto3, or from the Parameters and Secrets Lambda Extension without the SDK.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import http.client
 import json
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol, cast
-from urllib.parse import urlencode
-
-from token_service import deadline
-from token_service.errors import DependencyUnavailable
+from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
-    from mypy_boto3_ssm import SSMClient
+    from token_service.domain.ports import ParameterSource
 
 MIN_KEY_BYTES = 32
 # At most one read of the rings per this many seconds for tokens naming a kid a ring lacks.
@@ -115,70 +109,6 @@ def _decode_key(kid: str, value: object) -> bytes:
     if len(key) < MIN_KEY_BYTES:
         raise MalformedKeyRing(f"key {kid!r} is shorter than {MIN_KEY_BYTES} bytes")
     return key
-
-
-class ParameterSource(Protocol):
-    def fetch(self, names: Sequence[str]) -> dict[str, str]:
-        """The decrypted value of every name, or DependencyUnavailable."""
-        ...
-
-
-class SsmParameterSource:
-    """One batched, decrypted GetParameters call through Powertools' SSM provider."""
-
-    def __init__(self, ssm_client: SSMClient) -> None:
-        from aws_lambda_powertools.utilities.parameters import SSMProvider  # noqa: PLC0415 - imports boto3
-
-        self._provider = SSMProvider(boto3_client=ssm_client)
-
-    def fetch(self, names: Sequence[str]) -> dict[str, str]:
-        from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError  # noqa: PLC0415
-        from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
-
-        request: dict[str, dict[str, object]] = {name: {} for name in names}
-        try:
-            # max_age=0: KeyRingStore is the cache; Powertools' would only be a second copy.
-            values = self._provider.get_parameters_by_name(parameters=request, decrypt=True, max_age=0)
-        except (GetParameterError, BotoCoreError, ClientError) as error:
-            raise DependencyUnavailable("key rings could not be read from SSM") from error
-        # Powertools answers InvalidKeyId and InternalServerError with a partial result.
-        if values.keys() != request.keys():
-            raise DependencyUnavailable("key rings could not be read from SSM")
-        return cast("dict[str, str]", values)
-
-
-class ExtensionParameterSource:
-    """SSM through the AWS Parameters and Secrets Lambda Extension on localhost: one call per ring."""
-
-    def __init__(self, port: int, session_token: str, host: str = "localhost") -> None:
-        self._host = host
-        self._port = port
-        self._headers = {"X-Aws-Parameters-Secrets-Token": session_token}
-
-    def fetch(self, names: Sequence[str]) -> dict[str, str]:
-        return {name: self._get(name) for name in names}
-
-    def _get(self, name: str) -> str:
-        path = "/systemsmanager/parameters/get?" + urlencode({"name": name, "withDecryption": "true"})
-        deadline.check_attempt()
-        connection = http.client.HTTPConnection(self._host, self._port, timeout=deadline.ATTEMPT_SECONDS)
-        try:
-            connection.request("GET", path, headers=self._headers)
-            response = connection.getresponse()
-            status, body = response.status, response.read()
-        except (OSError, http.client.HTTPException) as error:
-            raise DependencyUnavailable("the parameters extension did not answer") from error
-        finally:
-            connection.close()
-        if status != 200:
-            raise DependencyUnavailable(f"the parameters extension answered {status}")
-        try:
-            value = json.loads(body)["Parameter"]["Value"]
-        except (ValueError, KeyError, TypeError) as error:
-            raise DependencyUnavailable("the parameters extension answered without a value") from error
-        if not isinstance(value, str):
-            raise DependencyUnavailable("the parameters extension answered without a value")
-        return value
 
 
 class KeyRingStore:

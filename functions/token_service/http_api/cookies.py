@@ -8,17 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aws_lambda_powertools.shared.cookies import Cookie, SameSite
 
 from token_service.config import TokenSource
-from token_service.errors import InvalidToken, TokenMissing
-from token_service.tokens import TokenUse
-
-if TYPE_CHECKING:
-    from token_service.request import Request
-    from token_service.service import TokenPair
+from token_service.domain.errors import InvalidToken, TokenMissing
+from token_service.domain.values import TokenPair, TokenUse
+from token_service.http_api.request import Request
 
 ACCESS_COOKIE = "accessToken"
 REFRESH_COOKIE = "refreshToken"

@@ -12,10 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from token_service.config import Settings
-from token_service.errors import SessionNotFound
-from token_service.key_rings import KeyRingStore
-from token_service.sessions import Refused, SessionStore, Summary, new_id
-from token_service.tokens import PageTokenCodec
+from token_service.domain.errors import SessionNotFound
+from token_service.domain.key_rings import KeyRingStore
+from token_service.domain.ports import SessionStore
+from token_service.domain.token_codecs import PageTokenCodec
+from token_service.domain.values import Refused, Summary, new_id
 
 
 @dataclass(frozen=True, slots=True)

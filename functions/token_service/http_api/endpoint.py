@@ -7,11 +7,13 @@ from collections.abc import Callable
 
 from aws_lambda_powertools.logging import correlation_paths
 
-from token_service import deadline, messages
-from token_service.errors import DependencyUnavailable, ServiceError
+from token_service.adapters import deadline
+from token_service.domain.errors import DependencyUnavailable, ServiceError
+from token_service.domain.outcomes import Outcome
+from token_service.http_api import messages
+from token_service.http_api.request import BadRequest, Event, Request
+from token_service.http_api.responses import Response, failure, refusal
 from token_service.observability import count_outcome, log_request, logger, metrics, traced
-from token_service.request import BadRequest, Event, Request
-from token_service.responses import Response, failure, refusal
 
 
 class Endpoint[Dependency]:
@@ -52,14 +54,15 @@ class Endpoint[Dependency]:
         request = Request(event)
         with deadline.invocation(context):
             response = self._answer(request, self._built)
-        count_outcome(request.outcome)
+        if request.outcome is not None:
+            count_outcome(request.outcome)
         return self._reply(response)
 
     def _answer(self, request: Request, dependency: Callable[[], Dependency]) -> Response:
         try:
             response = self._handle(request, dependency())
         except BadRequest as error:
-            request.observe(f"rejected:{error.reason}")
+            request.observe(error.outcome)
             response = failure(error.status, error.message)
         except ServiceError as error:
             refused = refusal(error)
@@ -69,7 +72,7 @@ class Endpoint[Dependency]:
                 logger.warning("dependency unavailable", extra={"reason": str(error), "cause": repr(error.__cause__)})
             response = failure(refused.status, refused.message)
         except Exception:
-            request.observe("internal_error")
+            request.observe(Outcome.INTERNAL_ERROR)
             logger.exception("unhandled error")
             response = failure(500, messages.INTERNAL_ERROR)
         _log(request, response)

@@ -1,8 +1,9 @@
-"""The Lambda authorizer's decision, and who a protected route's request comes from.
+"""Access tokens: validating one (stateless, the access ring only), the Lambda authorizer's decision,
+and who a protected route's request comes from.
 
-An access token verified exactly as `GET /tokens/validate` verifies it, naming its session; with
-the template's `AuthorizerChecksSession`, that session must also still be live, so logging out
-closes protected routes before the access token expires.
+The authorizer verifies an access token exactly as `GET /tokens/validate` does, and it must name
+its session; with the template's `AuthorizerChecksSession`, that session must also still be
+live, so logging out closes protected routes before the access token expires.
 """
 
 from __future__ import annotations
@@ -10,15 +11,25 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from token_service.config import TokenSource
-from token_service.errors import InvalidToken, SessionUnknown
-from token_service.tokens import TokenUse
-from token_service.validation import AccessValidator
+from token_service.config import Settings, TokenSource
+from token_service.domain.errors import InvalidToken, SessionUnknown
+from token_service.domain.key_rings import KeyRingStore
+from token_service.domain.ports import SessionStore
+from token_service.domain.token_codecs import TokenCodec
+from token_service.domain.values import TokenUse, VerifiedToken
 
-if TYPE_CHECKING:
-    from token_service.sessions import SessionStore
+
+class AccessValidator:
+    """GET /tokens/validate: the access ring only, no table."""
+
+    def __init__(self, settings: Settings, keys: KeyRingStore) -> None:
+        self._ring_name = settings.access_keys_parameter
+        self._keys = keys
+        self._codec = TokenCodec(TokenUse.ACCESS, settings.issuer, settings.audience)
+
+    def validate(self, access_token: str) -> VerifiedToken:
+        return self._codec.verify(access_token, lambda kid: self._keys.ring(self._ring_name, kid))
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +61,7 @@ class Authorizer:
         clock: Callable[[], float] = time.time,
     ) -> None:
         """`sessions`: where to check that the token's session is live; None trusts the token alone.
-        `token_source`: where requests present the token (see `cookies.presented_access_token`)."""
+        `token_source`: where requests present the token (see `http_api.cookies.presented_access_token`)."""
         self.token_source = token_source
         self._validator = validator
         self._sessions = sessions

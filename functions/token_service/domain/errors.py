@@ -1,11 +1,8 @@
-"""The domain's failures; `responses.REFUSALS` maps each to the contract's status and message."""
+"""The domain's failures; `http_api.responses.REFUSALS` maps each kind to the contract's status and message."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from token_service.tokens import TokenUse
+from token_service.domain.values import TokenUse
 
 
 class ServiceError(Exception):

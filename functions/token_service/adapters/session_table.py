@@ -12,24 +12,30 @@ although its answer was lost, that the SDK has retried.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from token_service.errors import DependencyUnavailable
-from token_service.tokens import PagePosition
+from token_service.domain.errors import DependencyUnavailable
+from token_service.domain.values import (
+    ACTIVE,
+    REVOKED,
+    Listed,
+    PagePosition,
+    Refused,
+    Session,
+    Summary,
+    WriteResult,
+    Written,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
 
-ACTIVE = "active"
-REVOKED = "revoked"
 # The table's indexes on userId (template.yaml, SessionsTable): for ending all of a user's
 # sessions, and for listing them newest first with what the listing shows.
 USER_INDEX = "byUser"
@@ -44,72 +50,14 @@ PARALLEL_REVOCATIONS = 16
 Item = dict[str, "AttributeValueTypeDef"]
 
 
-def new_id() -> str:
-    """A random id (of a session, a token, a request): 128 bits, URL-safe, 22 characters."""
-    return secrets.token_urlsafe(16)
+class SessionTable:
+    """The `ports.SessionStore` of the DynamoDB table the template declares."""
 
-
-@dataclass(frozen=True, slots=True)
-class Session:
-    session_id: str
-    user_id: str
-    current_token_id: str
-    status: str
-    ip: str
-    user_agent: str
-    created_at: int
-    rotated_at: int
-    expires_at: int
-    previous_token_id: str | None = None
-    # The request that revoked the session by presenting its current token, so its retry knows itself.
-    revoked_by: str | None = None
-
-    def is_live(self, now: int) -> bool:
-        return self.status == ACTIVE and self.expires_at > now
-
-
-@dataclass(frozen=True, slots=True)
-class Written:
-    """The write was applied: the session as it now stands."""
-
-    session: Session
-
-
-@dataclass(frozen=True, slots=True)
-class Refused:
-    """The write's condition failed: the session as it stood (None: there is no such session)."""
-
-    stored: Session | None
-
-
-type Outcome = Written | Refused
-
-
-@dataclass(frozen=True, slots=True)
-class Summary:
-    """A session as its owner may review it: where and when, never a token id."""
-
-    session_id: str
-    created_at: int
-    rotated_at: int
-    ip: str
-    user_agent: str
-
-
-@dataclass(frozen=True, slots=True)
-class Listed:
-    """One page of a user's live sessions, newest first; `next` is where the next page starts, if any."""
-
-    sessions: list[Summary]
-    next: PagePosition | None
-
-
-class SessionStore:
     def __init__(self, client: DynamoDBClient, table_name: str) -> None:
         self._client = client
         self._table_name = table_name
 
-    def create(self, session: Session) -> Outcome:
+    def create(self, session: Session) -> WriteResult:
         """Store a new session under its random id, never over another."""
 
         def put() -> Session:
@@ -123,7 +71,7 @@ class SessionStore:
 
         return self._conditional("session could not be stored", put)
 
-    def rotate(self, session_id: str, presented_token_id: str, new_token_id: str, now: int) -> Outcome:
+    def rotate(self, session_id: str, presented_token_id: str, new_token_id: str, now: int) -> WriteResult:
         """Make `new_token_id` the one valid refresh token of the live session whose current one was presented."""
         return self._update_live(
             "session could not be rotated",
@@ -134,7 +82,7 @@ class SessionStore:
             values={":new": {"S": new_token_id}, ":presented": {"S": presented_token_id}},
         )
 
-    def end(self, session_id: str, presented_token_id: str, request_id: str, now: int) -> Outcome:
+    def end(self, session_id: str, presented_token_id: str, request_id: str, now: int) -> WriteResult:
         """Revoke the live session whose current token was presented, marking it with the request that did."""
         return self._end_live(
             "session could not be revoked",
@@ -166,7 +114,7 @@ class SessionStore:
             ).get("Item")
         return _from_item(item) if item is not None else None
 
-    def end_own(self, session_id: str, user_id: str, request_id: str, now: int) -> Outcome:
+    def end_own(self, session_id: str, user_id: str, request_id: str, now: int) -> WriteResult:
         """Revoke the session if it is a live one of this user's, marking it with the request that did."""
         return self._end_live(
             "session could not be ended",
@@ -226,7 +174,7 @@ class SessionStore:
 
     def _end_live(
         self, failure: str, session_id: str, now: int, *, request_id: str, condition: str, values: Item
-    ) -> Outcome:
+    ) -> WriteResult:
         """Revoke the live session if `condition` holds, marking it with the request that did."""
         return self._update_live(
             failure,
@@ -239,7 +187,7 @@ class SessionStore:
 
     def _update_live(
         self, failure: str, session_id: str, now: int, *, condition: str, expression: str, values: Item
-    ) -> Outcome:
+    ) -> WriteResult:
         """Update the session if it is live and `condition` holds; the stored item if not."""
 
         def update() -> Session:
@@ -257,7 +205,7 @@ class SessionStore:
 
         return self._conditional(failure, update)
 
-    def _conditional(self, failure: str, write: Callable[[], Session]) -> Outcome:
+    def _conditional(self, failure: str, write: Callable[[], Session]) -> WriteResult:
         try:
             with _dependency(failure):
                 return Written(write())

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from token_service.errors import DependencyUnavailable
+from token_service.domain.errors import DependencyUnavailable
 
 if TYPE_CHECKING:
     from botocore.client import BaseClient

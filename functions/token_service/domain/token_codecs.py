@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
-from enum import StrEnum
 from functools import partial
 from typing import Any
 
 import jwt
 
-from token_service.errors import InvalidToken, PageTokenInvalid, ServiceError
-from token_service.key_rings import KeyRing
+from token_service.domain.errors import InvalidToken, PageTokenInvalid, ServiceError
+from token_service.domain.key_rings import KeyRing
+from token_service.domain.values import PagePosition, TokenUse, VerifiedToken
 
 ALGORITHM = "HS256"
 # Tokens are minted by the same service on NTP-synced hosts: a small skew allowance suffices.
@@ -30,19 +29,6 @@ COMMON_CLAIMS = ("id", "sub", "iat", "exp", "jti", "iss", "aud", "token_use")
 
 # How long a listing's page token may be used after the page it continues.
 PAGE_TOKEN_TTL_SECONDS = 900
-
-
-class TokenUse(StrEnum):
-    ACCESS = "access"
-    REFRESH = "refresh"
-
-
-@dataclass(frozen=True, slots=True)
-class VerifiedToken:
-    user_id: str
-    token_id: str
-    expires_at: int
-    session_id: str | None = None
 
 
 class TokenCodec:
@@ -107,14 +93,6 @@ class TokenCodec:
             expires_at=int(expires_at),
             session_id=session_id if isinstance(session_id, str) else None,
         )
-
-
-@dataclass(frozen=True, slots=True)
-class PagePosition:
-    """Where a listing of a user's sessions, newest first, stopped: the last session it showed."""
-
-    created_at: int
-    session_id: str
 
 
 class PageTokenCodec:

@@ -7,8 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from token_service import messages
-from token_service.errors import (
+from token_service.domain.errors import (
     DependencyUnavailable,
     InvalidToken,
     PageTokenInvalid,
@@ -18,7 +17,9 @@ from token_service.errors import (
     SessionUnknown,
     TokenMissing,
 )
-from token_service.tokens import TokenUse
+from token_service.domain.outcomes import Outcome
+from token_service.domain.values import TokenUse
+from token_service.http_api import messages
 
 Response = dict[str, Any]
 
@@ -36,25 +37,32 @@ class Refusal:
 
     status: int
     message: str
-    outcome: str
+    outcome: Outcome
 
 
-# Every domain failure, by its kind and the use of the token it concerns.
+# Every kind of domain failure, with the use of the token it concerns; a subclass is answered as
+# the nearest of its bases listed here.
 REFUSALS: Mapping[tuple[type[ServiceError], TokenUse | None], Refusal] = {
-    (TokenMissing, TokenUse.ACCESS): Refusal(400, messages.ACCESS_TOKEN_MISSING, "rejected:access_token_missing"),
-    (TokenMissing, TokenUse.REFRESH): Refusal(400, messages.REFRESH_TOKEN_MISSING, "rejected:refresh_token_missing"),
-    (InvalidToken, TokenUse.ACCESS): Refusal(401, messages.ACCESS_TOKEN_INVALID, "rejected:access_token_invalid"),
-    (InvalidToken, TokenUse.REFRESH): Refusal(401, messages.REFRESH_TOKEN_INVALID, "rejected:refresh_token_invalid"),
-    (SessionUnknown, None): Refusal(419, messages.REFRESH_SESSION_UNKNOWN, "rejected:session_unknown"),
-    (ReuseDetected, None): Refusal(419, messages.REFRESH_SESSION_UNKNOWN, "rejected:reuse_detected"),
-    (SessionNotFound, None): Refusal(404, messages.SESSION_NOT_FOUND, "rejected:session_not_found"),
-    (PageTokenInvalid, None): Refusal(400, messages.PAGE_TOKEN_INVALID, "rejected:page_token_invalid"),
-    (DependencyUnavailable, None): Refusal(503, messages.DEPENDENCY_UNAVAILABLE, "dependency_failure"),
+    (TokenMissing, TokenUse.ACCESS): Refusal(400, messages.ACCESS_TOKEN_MISSING, Outcome.ACCESS_TOKEN_MISSING),
+    (TokenMissing, TokenUse.REFRESH): Refusal(400, messages.REFRESH_TOKEN_MISSING, Outcome.REFRESH_TOKEN_MISSING),
+    (InvalidToken, TokenUse.ACCESS): Refusal(401, messages.ACCESS_TOKEN_INVALID, Outcome.ACCESS_TOKEN_INVALID),
+    (InvalidToken, TokenUse.REFRESH): Refusal(401, messages.REFRESH_TOKEN_INVALID, Outcome.REFRESH_TOKEN_INVALID),
+    (SessionUnknown, None): Refusal(419, messages.REFRESH_SESSION_UNKNOWN, Outcome.SESSION_UNKNOWN),
+    (ReuseDetected, None): Refusal(419, messages.REFRESH_SESSION_UNKNOWN, Outcome.REUSE_DETECTED),
+    (SessionNotFound, None): Refusal(404, messages.SESSION_NOT_FOUND, Outcome.SESSION_NOT_FOUND),
+    (PageTokenInvalid, None): Refusal(400, messages.PAGE_TOKEN_INVALID, Outcome.PAGE_TOKEN_INVALID),
+    (DependencyUnavailable, None): Refusal(503, messages.DEPENDENCY_UNAVAILABLE, Outcome.DEPENDENCY_FAILURE),
 }
 
 
+# A failure no row answers is a fault of ours, answered as any other unexpected error.
+UNANSWERED = Refusal(500, messages.INTERNAL_ERROR, Outcome.INTERNAL_ERROR)
+
+
 def refusal(error: ServiceError) -> Refusal:
-    return REFUSALS[(type(error), error.use)]
+    """The answer to `error`: its own class's row, else the nearest base class's that has one."""
+    rows = (REFUSALS.get((kind, error.use)) for kind in type(error).__mro__ if issubclass(kind, ServiceError))
+    return next((row for row in rows if row is not None), UNANSWERED)
 
 
 def success(message: str, cookies: Iterable[str] = (), fields: Mapping[str, object] | None = None) -> Response:
