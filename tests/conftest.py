@@ -7,7 +7,8 @@ import pytest
 
 from infra.provision import REGION
 
-__all__ = ["REGION"]
+# The local stack, shared by the suites that drive it over HTTP, started only where one asks for it.
+pytest_plugins = ["tests.support.stack_fixtures"]
 
 
 @pytest.fixture(autouse=True)

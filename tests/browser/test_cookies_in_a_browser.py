@@ -27,8 +27,8 @@ from tests.browser.demo_page import (
     racing_refreshes,
     two_tabs_refresh_at_once,
 )
-from tests.integration.browser import USER_ID
-from token_service import messages
+from tests.support.http_client import USER_ID
+from token_service.http_api import messages
 
 ACCESS_TTL_SECONDS = 30
 

@@ -9,7 +9,7 @@ from playwright.sync_api import Browser, BrowserContext
 
 from infra.local import LocalStack
 from tests.browser.demo_page import local_stack, racing_refreshes, two_tabs_refresh_at_once
-from token_service import messages
+from token_service.http_api import messages
 
 
 @pytest.fixture(scope="module")

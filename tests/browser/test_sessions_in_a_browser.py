@@ -15,8 +15,8 @@ from playwright.sync_api import Browser, expect
 
 from infra.local import LocalStack
 from tests.browser.demo_page import DemoPage, ListedSession, cookies_by_name, local_stack, logged_in, on_host
-from tests.integration.browser import Browser as HttpClient
-from token_service import messages
+from tests.support.http_client import HttpClient
+from token_service.http_api import messages
 
 CACHE_SECONDS = 1
 PAGE_SIZE = 20  # the API's default page, which the page asks for

@@ -1,114 +1,11 @@
-"""The local stack, started once per test run on free loopback ports, driven over real HTTP."""
+"""Tests over HTTP run against the local stack (`tests.support.stack_fixtures`)."""
 
-from __future__ import annotations
-
-import contextlib
-import os
-import socket
-from collections.abc import Callable, Iterator, Mapping
-from pathlib import Path
-from typing import TYPE_CHECKING
-
-import boto3
 import pytest
 
 from infra.local import LocalStack
-from tests.conftest import REGION
-from tests.integration.browser import Browser
-
-if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
-
-# Settings from the developer's shell that would point AWS calls elsewhere (or at a profile).
-_OUTER_AWS_SETTINGS = ("AWS_ENDPOINT_URL", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "AWS_PROFILE", "AWS_DEFAULT_PROFILE")
-
-
-def _unused_port() -> int:
-    with socket.create_server(("127.0.0.1", 0)) as probe:
-        port: int = probe.getsockname()[1]
-        return port
-
-
-# A same-site origin the session's stack lets call it with credentials (AllowedOrigins): a page
-# served on this port of localhost may; any other origin may not.
-ALLOWED_ORIGIN = f"http://localhost:{_unused_port()}"
-
-
-@contextlib.contextmanager
-def without_outer_aws_settings() -> Iterator[None]:
-    """Nothing from the developer's shell points AWS calls elsewhere while the block runs; dummy credentials."""
-    saved = dict(os.environ)
-    for name in list(os.environ):
-        if name.startswith(_OUTER_AWS_SETTINGS) or name == "AWS_SESSION_TOKEN":
-            del os.environ[name]
-    os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION=REGION)
-    try:
-        yield
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-
-
-@contextlib.contextmanager
-def local_stack(parameters: Mapping[str, str]) -> Iterator[LocalStack]:
-    """A local stack with these template parameters on free loopback ports (one at a time per process)."""
-    with without_outer_aws_settings(), LocalStack(port=0, aws_port=0, parameters=parameters) as running:
-        yield running
-
-
-# Modules that start stacks of their own, with other template parameters: they run before any
-# test starts the suite's shared stack, which then lives until the end of the run.
-OWN_STACKS = frozenset({Path(__file__).with_name("test_authorizer_settings.py")})
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    items.sort(key=lambda item: item.path not in OWN_STACKS)
-
-
-@pytest.fixture(scope="session")
-def stack() -> Iterator[LocalStack]:
-    with local_stack({"AllowedOrigins": ALLOWED_ORIGIN}) as running:
-        yield running
 
 
 @pytest.fixture(autouse=True)
 def isolated_aws_environment(stack: LocalStack) -> None:
-    """Replaces the unit tests' per-test isolation: the running stack set the environment its
+    """Replaces the in-process tests' per-test isolation: the running stack set the environment its
     handlers run in (AWS_ENDPOINT_URL among it), and a test must not take that away from them."""
-
-
-@pytest.fixture
-def browser(stack: LocalStack) -> Browser:
-    return Browser(stack.url)
-
-
-@pytest.fixture
-def new_browser(stack: LocalStack) -> Callable[[], Browser]:
-    return lambda: Browser(stack.url)
-
-
-def dynamodb_of(stack: LocalStack) -> DynamoDBClient:
-    """A client of the stack's own AWS endpoint, to look at what the service stored."""
-    client: DynamoDBClient = boto3.client(
-        "dynamodb",
-        endpoint_url=stack.aws_endpoint,
-        region_name=REGION,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-    return client
-
-
-@pytest.fixture(scope="session")
-def dynamodb(stack: LocalStack) -> DynamoDBClient:
-    return dynamodb_of(stack)
-
-
-def scan_sessions(dynamodb: DynamoDBClient, table_name: str) -> dict[str, dict[str, str]]:
-    """Every stored session by its id, attribute values flattened to strings."""
-    items: dict[str, dict[str, str]] = {}
-    for page in dynamodb.get_paginator("scan").paginate(TableName=table_name):
-        for item in page["Items"]:
-            flat = {name: str(next(iter(value.values()))) for name, value in item.items()}
-            items[flat["sessionId"]] = flat
-    return items

@@ -13,19 +13,12 @@ from collections.abc import Callable
 
 import pytest
 
-from infra.front import Event
 from infra.local import LocalStack
-from tests.integration.browser import Browser
-from tests.integration.tokens import issued, refused_access_tokens
+from tests.support.api_gateway import FORBIDDEN, UNAUTHORIZED, kinds
+from tests.support.http_client import HttpClient
+from tests.support.tokens import issued, refused_access_tokens
 
-UNAUTHORIZED = b'{"message":"Unauthorized"}'
-FORBIDDEN = b'{"message":"Forbidden"}'
 PROTECTED = [("GET", "/tokens/sessions"), ("DELETE", "/tokens/sessions/" + "A" * 22)]
-
-
-def kinds(events: list[Event]) -> list[str]:
-    """Which function each event went to, in order: the authorizer or the route's."""
-    return ["authorizer" if event.get("type") == "REQUEST" else "route" for event in events]
 
 
 @pytest.mark.parametrize(("method", "path"), PROTECTED)
@@ -33,39 +26,39 @@ def kinds(events: list[Event]) -> list[str]:
     "headers", [{}, {"Cookie": ""}, {"Authorization": "Bearer x"}], ids=["nothing", "empty cookie", "bearer only"]
 )
 def test_without_a_cookie_header_it_is_401_and_nothing_runs(
-    stack: LocalStack, browser: Browser, method: str, path: str, headers: dict[str, str]
+    stack: LocalStack, client: HttpClient, method: str, path: str, headers: dict[str, str]
 ) -> None:
     with stack.captured_events() as events:
-        answer = browser.request(method, path, headers=headers)
+        answer = client.request(method, path, headers=headers)
     assert (answer.status, answer.body, answer.headers["Content-Type"]) == (401, UNAUTHORIZED, "application/json")
     assert events == []
 
 
 @pytest.mark.parametrize(("method", "path"), PROTECTED)
 def test_a_bad_access_token_is_403_before_any_route_function_runs(
-    stack: LocalStack, new_browser: Callable[[], Browser], method: str, path: str
+    stack: LocalStack, new_client: Callable[[], HttpClient], method: str, path: str
 ) -> None:
-    tokens = refused_access_tokens(stack, new_browser) | {"garbage": "garbage", "three dots": "a.b.c"}
+    tokens = refused_access_tokens(stack, new_client) | {"garbage": "garbage", "three dots": "a.b.c"}
     for name, token in tokens.items():
         with stack.captured_events() as events:
-            answer = new_browser().request(method, path, headers={"Cookie": f"accessToken={token}; t={uuid.uuid4()}"})
+            answer = new_client().request(method, path, headers={"Cookie": f"accessToken={token}; t={uuid.uuid4()}"})
         assert (answer.status, answer.body, answer.headers["Content-Type"]) == (403, FORBIDDEN, "application/json")
         assert kinds(events) == ["authorizer"], name
 
 
-def test_a_cookie_without_the_access_token_is_403(stack: LocalStack, browser: Browser) -> None:
+def test_a_cookie_without_the_access_token_is_403(stack: LocalStack, client: HttpClient) -> None:
     with stack.captured_events() as events:
-        answer = browser.get("/tokens/sessions", headers={"Cookie": f"theme=dark; t={uuid.uuid4()}"})
+        answer = client.get("/tokens/sessions", headers={"Cookie": f"theme=dark; t={uuid.uuid4()}"})
     assert (answer.status, answer.body, kinds(events)) == (403, FORBIDDEN, ["authorizer"])
 
 
 def test_the_authorizer_gets_the_route_and_the_cookie_header_as_its_identity_source(
-    stack: LocalStack, new_browser: Callable[[], Browser]
+    stack: LocalStack, new_client: Callable[[], HttpClient]
 ) -> None:
-    device = issued(new_browser)
+    device = issued(new_client)
     cookie = f"accessToken={device.cookie_value('accessToken')}"
     with stack.captured_events() as events:
-        answer = new_browser().request("DELETE", "/tokens/sessions/" + "A" * 22, headers={"Cookie": cookie})
+        answer = new_client().request("DELETE", "/tokens/sessions/" + "A" * 22, headers={"Cookie": cookie})
     assert answer.status == 404
     asked, served = events
     assert (asked["type"], asked["identitySource"], asked["routeKey"]) == (
@@ -80,13 +73,13 @@ def test_the_authorizer_gets_the_route_and_the_cookie_header_as_its_identity_sou
 
 @pytest.mark.parametrize("allowed", [True, False], ids=["an allowance", "a denial"])
 def test_an_answer_is_served_from_the_cache_for_the_same_cookie_header(
-    stack: LocalStack, new_browser: Callable[[], Browser], allowed: bool
+    stack: LocalStack, new_client: Callable[[], HttpClient], allowed: bool
 ) -> None:
-    token = issued(new_browser).cookie_value("accessToken") if allowed else "forged"
+    token = issued(new_client).cookie_value("accessToken") if allowed else "forged"
     cookie = {"Cookie": f"accessToken={token}; t={uuid.uuid4()}"}  # a header no other test sends
     with stack.captured_events() as events:
-        answers = [new_browser().get("/tokens/sessions", headers=cookie) for _ in range(2)]
-        other = new_browser().get("/tokens/sessions", headers={"Cookie": f"{cookie['Cookie']}; more=1"})
+        answers = [new_client().get("/tokens/sessions", headers=cookie) for _ in range(2)]
+        other = new_client().get("/tokens/sessions", headers={"Cookie": f"{cookie['Cookie']}; more=1"})
     assert [answer.status for answer in [*answers, other]] == [200 if allowed else 403] * 3
     # The authorizer ran once for the header, and again for another header carrying the same token.
     expected = ["authorizer", "route", "route", "authorizer", "route"] if allowed else ["authorizer", "authorizer"]

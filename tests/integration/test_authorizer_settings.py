@@ -14,10 +14,10 @@ from typing import ClassVar
 import pytest
 
 from infra.local import LocalStack
-from tests.integration.browser import Browser
-from tests.integration.conftest import local_stack
-from tests.integration.test_authorizer import FORBIDDEN, UNAUTHORIZED, kinds
-from tests.integration.tokens import issued
+from tests.support.api_gateway import FORBIDDEN, UNAUTHORIZED, kinds
+from tests.support.http_client import HttpClient
+from tests.support.stack_fixtures import local_stack
+from tests.support.tokens import issued
 
 
 @pytest.fixture(autouse=True)
@@ -32,11 +32,11 @@ def stack(request: pytest.FixtureRequest) -> Iterator[LocalStack]:
 
 
 @pytest.fixture
-def new_browser(stack: LocalStack) -> Callable[[], Browser]:
-    return lambda: Browser(stack.url)
+def new_client(stack: LocalStack) -> Callable[[], HttpClient]:
+    return lambda: HttpClient(stack.url)
 
 
-def bearer(device: Browser) -> dict[str, str]:
+def bearer(device: HttpClient) -> dict[str, str]:
     return {"Authorization": f"Bearer {device.cookie_value('accessToken')}"}
 
 
@@ -47,16 +47,16 @@ class TestAShortCache:
     parameters: ClassVar = {"AuthorizerCacheSeconds": "5"}
 
     def test_a_revoked_sessions_access_token_is_refused_once_the_cache_time_has_passed(
-        self, stack: LocalStack, new_browser: Callable[[], Browser]
+        self, stack: LocalStack, new_client: Callable[[], HttpClient]
     ) -> None:
-        device = issued(new_browser)
+        device = issued(new_client)
         cookie = {"Cookie": f"accessToken={device.cookie_value('accessToken')}"}
         with stack.captured_events() as events:
-            listed = new_browser().get("/tokens/sessions", headers=cookie)
+            listed = new_client().get("/tokens/sessions", headers=cookie)
             assert device.post("/tokens/revoke").status == 200
-            from_cache = new_browser().get("/tokens/sessions", headers=cookie)
+            from_cache = new_client().get("/tokens/sessions", headers=cookie)
             time.sleep(int(self.parameters["AuthorizerCacheSeconds"]) + 0.2)
-            refused = new_browser().get("/tokens/sessions", headers=cookie)
+            refused = new_client().get("/tokens/sessions", headers=cookie)
 
         assert (listed.status, from_cache.status) == (200, 200)
         assert (refused.status, refused.body) == (403, FORBIDDEN)
@@ -70,41 +70,41 @@ class TestTheBearerHeaderWithoutTheSessionCheck:
     parameters: ClassVar = {"AuthorizerTokenSource": "bearer", "AuthorizerChecksSession": "false"}
 
     def test_the_bearer_header_opens_and_is_the_cache_key(
-        self, stack: LocalStack, new_browser: Callable[[], Browser]
+        self, stack: LocalStack, new_client: Callable[[], HttpClient]
     ) -> None:
-        device = issued(new_browser)
+        device = issued(new_client)
         with stack.captured_events() as events:
-            answers = [new_browser().get("/tokens/sessions", headers=bearer(device)) for _ in range(2)]
+            answers = [new_client().get("/tokens/sessions", headers=bearer(device)) for _ in range(2)]
         assert [answer.status for answer in answers] == [200, 200]
         assert kinds(events) == ["authorizer", "route", "route"]
 
     def test_the_cookie_alone_is_401_and_nothing_runs(
-        self, stack: LocalStack, new_browser: Callable[[], Browser]
+        self, stack: LocalStack, new_client: Callable[[], HttpClient]
     ) -> None:
-        device = issued(new_browser)
+        device = issued(new_client)
         with stack.captured_events() as events:
             answer = device.get("/tokens/sessions")
         assert (answer.status, answer.body, events) == (401, UNAUTHORIZED, [])
 
     def test_a_revoked_sessions_token_still_opens_until_it_expires(
-        self, stack: LocalStack, new_browser: Callable[[], Browser]
+        self, stack: LocalStack, new_client: Callable[[], HttpClient]
     ) -> None:
-        device = issued(new_browser)
+        device = issued(new_client)
         token = bearer(device)
         assert device.post("/tokens/revoke").status == 200
         with stack.captured_events() as events:
-            answer = new_browser().get("/tokens/sessions", headers=token)
+            answer = new_client().get("/tokens/sessions", headers=token)
         assert (answer.status, kinds(events)) == (200, ["authorizer", "route"])
 
     def test_a_token_outside_the_identity_source_never_decides_its_cached_answer(
-        self, stack: LocalStack, new_browser: Callable[[], Browser]
+        self, stack: LocalStack, new_client: Callable[[], HttpClient]
     ) -> None:
         # A client that sends its cookie and a placeholder Authorization header: were the cookie's
         # token to decide, the answer cached on the placeholder would open the route to anyone.
-        device = issued(new_browser)
+        device = issued(new_client)
         placeholder = {"Authorization": "Bearer undefined"}
         with_cookie = device.get("/tokens/sessions", headers=placeholder)
-        anyone = new_browser().get("/tokens/sessions", headers=placeholder)
+        anyone = new_client().get("/tokens/sessions", headers=placeholder)
         assert [(answer.status, answer.body) for answer in (with_cookie, anyone)] == [(403, FORBIDDEN)] * 2
 
 
@@ -114,27 +114,27 @@ class TestEitherSource:
     parameters: ClassVar = {"AuthorizerTokenSource": "either"}
 
     def test_without_a_token_the_authorizer_itself_refuses(
-        self, stack: LocalStack, new_browser: Callable[[], Browser]
+        self, stack: LocalStack, new_client: Callable[[], HttpClient]
     ) -> None:
         with stack.captured_events() as events:
-            answer = new_browser().get("/tokens/sessions")
+            answer = new_client().get("/tokens/sessions")
         assert (answer.status, answer.body, kinds(events)) == (403, FORBIDDEN, ["authorizer"])
 
     def test_the_cookie_or_the_bearer_header_opens_and_nothing_is_cached(
-        self, stack: LocalStack, new_browser: Callable[[], Browser]
+        self, stack: LocalStack, new_client: Callable[[], HttpClient]
     ) -> None:
-        device = issued(new_browser)
+        device = issued(new_client)
         with stack.captured_events() as events:
             answers = [device.get("/tokens/sessions") for _ in range(2)]
-            answers.append(new_browser().get("/tokens/sessions", headers=bearer(device)))
+            answers.append(new_client().get("/tokens/sessions", headers=bearer(device)))
         assert [answer.status for answer in answers] == [200, 200, 200]
         assert kinds(events) == ["authorizer", "route"] * 3
         assert "identitySource" not in events[0]
 
-    def test_a_revoked_session_is_refused_at_once(self, new_browser: Callable[[], Browser]) -> None:
-        device = issued(new_browser)
+    def test_a_revoked_session_is_refused_at_once(self, new_client: Callable[[], HttpClient]) -> None:
+        device = issued(new_client)
         token = bearer(device)
-        assert new_browser().get("/tokens/sessions", headers=token).status == 200
+        assert new_client().get("/tokens/sessions", headers=token).status == 200
         assert device.post("/tokens/revoke").status == 200
-        refused = new_browser().get("/tokens/sessions", headers=token)
+        refused = new_client().get("/tokens/sessions", headers=token)
         assert (refused.status, refused.body) == (403, FORBIDDEN)

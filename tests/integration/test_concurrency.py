@@ -7,8 +7,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from infra.local import LocalStack
-from tests.integration.browser import Browser, claims
-from tests.integration.conftest import dynamodb_of, scan_sessions
+from tests.support.http_client import HttpClient, claims
+from tests.support.stack_fixtures import dynamodb_of, scan_sessions
 
 CLIENTS = 16
 REQUESTS_PER_CLIENT = 50
@@ -22,22 +22,22 @@ def run_client(stack: LocalStack, number: int, start: threading.Barrier) -> tupl
     user_id = f"user-{number:02d}"
     sessions: dict[str, str] = {}
     failures: list[str] = []
-    browser = Browser(stack.url, user_agent=f"load/{number}")
+    client = HttpClient(stack.url, user_agent=f"load/{number}")
     start.wait()
     for step in range(REQUESTS_PER_CLIENT):
         action = CHAIN[step % len(CHAIN)]
         if action == "issue":
-            browser = Browser(stack.url, user_agent=f"load/{number}")
-            answer = browser.post("/tokens", json_body={"id": user_id})
+            client = HttpClient(stack.url, user_agent=f"load/{number}")
+            answer = client.post("/tokens", json_body={"id": user_id})
         elif action == "validate":
-            answer = browser.get("/tokens/validate")
+            answer = client.get("/tokens/validate")
         else:
-            answer = browser.post("/tokens/refresh")
+            answer = client.post("/tokens/refresh")
         if answer.status != EXPECTED_STATUS:
             failures.append(f"client {number} step {step} {action}: {answer.status} {answer.text}")
             continue
         if action != "validate":
-            refresh = claims(browser.cookie_value("refreshToken"))
+            refresh = claims(client.cookie_value("refreshToken"))
             sessions[refresh["sid"]] = refresh["jti"]
     return sessions, failures
 
@@ -64,13 +64,13 @@ def test_sixteen_clients_at_once(stack: LocalStack) -> None:
 
 def test_concurrent_refreshes_with_one_token_rotate_it_once_and_revoke_the_session(stack: LocalStack) -> None:
     """Two tabs, a retry, or a thief: with the default grace window of 0 only one request can win."""
-    first = Browser(stack.url)
+    first = HttpClient(stack.url)
     first.post("/tokens", json_body={"id": "racer"})
     token = first.cookie_value("refreshToken")
     start = threading.Barrier(12)
 
     def race(_: int) -> tuple[int, bool]:
-        racer = Browser(stack.url)
+        racer = HttpClient(stack.url)
         start.wait()
         answer = racer.post("/tokens/refresh", json_body={"refreshToken": token})
         return answer.status, any(cookie.startswith("refreshToken=") for cookie in answer.set_cookies)

@@ -9,13 +9,13 @@ from typing import TYPE_CHECKING
 import pytest
 
 from infra.local import LocalStack
-from tests.bad_bodies import BAD_ISSUE_BODIES
-from tests.integration.browser import USER_ID, Browser, claims, error_body, message_body
-from tests.integration.conftest import scan_sessions
-from tests.integration.tokens import codec, issued, key_ring, refused_access_tokens
-from tests.integration.walkthrough import SESSION_UNKNOWN, FrontBasics
-from token_service import messages
-from token_service.tokens import TokenUse
+from tests.support.bad_bodies import BAD_ISSUE_BODIES
+from tests.support.http_client import USER_ID, HttpClient, claims, error_body, message_body
+from tests.support.stack_fixtures import scan_sessions
+from tests.support.tokens import codec, issued, key_ring, refused_access_tokens
+from tests.support.walkthrough import SESSION_UNKNOWN, FrontBasics
+from token_service.domain.values import TokenUse
+from token_service.http_api import messages
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -32,22 +32,22 @@ class TestFrontBasics(FrontBasics):
 
 
 @pytest.mark.parametrize("token", ["garbage", "a.b.c", "eyJhbGciOiJIUzI1NiJ9.e30.", "x" * 5000])
-def test_validate_with_a_garbage_access_token_is_401(browser: Browser, token: str) -> None:
-    answer = browser.get("/tokens/validate", headers={"Cookie": f"accessToken={token}"})
+def test_validate_with_a_garbage_access_token_is_401(client: HttpClient, token: str) -> None:
+    answer = client.get("/tokens/validate", headers={"Cookie": f"accessToken={token}"})
     assert (answer.status, answer.body) == (401, ACCESS_INVALID)
 
 
 def test_validate_refuses_expired_wrong_type_and_unknown_key_tokens_with_401(
-    stack: LocalStack, new_browser: Callable[[], Browser]
+    stack: LocalStack, new_client: Callable[[], HttpClient]
 ) -> None:
-    for token in refused_access_tokens(stack, new_browser).values():
-        answer = new_browser().get("/tokens/validate", headers={"Cookie": f"accessToken={token}"})
+    for token in refused_access_tokens(stack, new_client).values():
+        answer = new_client().get("/tokens/validate", headers={"Cookie": f"accessToken={token}"})
         assert (answer.status, answer.body) == (401, ACCESS_INVALID), claims(token)
 
 
-def test_validate_accepts_a_bearer_header(new_browser: Callable[[], Browser]) -> None:
-    access = issued(new_browser).cookie_value("accessToken")
-    answer = new_browser().get("/tokens/validate", headers={"Authorization": f"Bearer {access}"})
+def test_validate_accepts_a_bearer_header(new_client: Callable[[], HttpClient]) -> None:
+    access = issued(new_client).cookie_value("accessToken")
+    answer = new_client().get("/tokens/validate", headers={"Authorization": f"Bearer {access}"})
     assert (answer.status, answer.body) == (
         200,
         message_body(f"{USER_ID}의 Payload를 가진 Token이 성공적으로 인증되었습니다."),
@@ -58,26 +58,26 @@ def test_validate_accepts_a_bearer_header(new_browser: Callable[[], Browser]) ->
 
 
 def test_the_refresh_cookie_travels_to_the_token_routes_only(
-    stack: LocalStack, new_browser: Callable[[], Browser]
+    stack: LocalStack, new_client: Callable[[], HttpClient]
 ) -> None:
-    browser = issued(new_browser)
+    client = issued(new_client)
     with stack.captured_events() as events:
-        browser.get("/")
-        browser.post("/tokens/refresh")
+        client.get("/")
+        client.post("/tokens/refresh")
     sent = [sorted(cookie.split("=", 1)[0] for cookie in event.get("cookies", [])) for event in events]
     assert sent == [["accessToken"], ["accessToken", "refreshToken"]]
 
 
 @pytest.mark.parametrize("token", ["garbage", "a.b.c"])
-def test_refresh_with_a_garbage_refresh_token_is_401(browser: Browser, token: str) -> None:
-    answer = browser.post("/tokens/refresh", headers={"Cookie": f"refreshToken={token}"})
+def test_refresh_with_a_garbage_refresh_token_is_401(client: HttpClient, token: str) -> None:
+    answer = client.post("/tokens/refresh", headers={"Cookie": f"refreshToken={token}"})
     assert (answer.status, answer.body) == (401, REFRESH_INVALID)
 
 
 def test_refresh_with_an_access_token_or_an_expired_one_is_401(
-    stack: LocalStack, new_browser: Callable[[], Browser]
+    stack: LocalStack, new_client: Callable[[], HttpClient]
 ) -> None:
-    access = issued(new_browser).cookie_value("accessToken")
+    access = issued(new_client).cookie_value("accessToken")
     now = int(time.time())
     expired = codec(stack, TokenUse.REFRESH).mint(
         key_ring(stack, "refresh"),
@@ -88,12 +88,12 @@ def test_refresh_with_an_access_token_or_an_expired_one_is_401(
         session_id="s",
     )
     for token in (access, expired):
-        answer = new_browser().post("/tokens/refresh", headers={"Cookie": f"refreshToken={token}"})
+        answer = new_client().post("/tokens/refresh", headers={"Cookie": f"refreshToken={token}"})
         assert (answer.status, answer.body) == (401, REFRESH_INVALID)
 
 
 def test_refresh_of_a_session_the_server_does_not_know_is_419(
-    stack: LocalStack, browser: Browser, dynamodb: DynamoDBClient
+    stack: LocalStack, client: HttpClient, dynamodb: DynamoDBClient
 ) -> None:
     now = int(time.time())
     forged = codec(stack, TokenUse.REFRESH).mint(
@@ -104,14 +104,14 @@ def test_refresh_of_a_session_the_server_does_not_know_is_419(
         expires_at=now + 600,
         session_id="never-issued",
     )
-    answer = browser.post("/tokens/refresh", headers={"Cookie": f"refreshToken={forged}"})
+    answer = client.post("/tokens/refresh", headers={"Cookie": f"refreshToken={forged}"})
     assert (answer.status, answer.body) == (419, SESSION_UNKNOWN)
     assert "never-issued" not in scan_sessions(dynamodb, stack.table_name)
 
 
-def test_refresh_accepts_the_token_in_a_json_body(new_browser: Callable[[], Browser]) -> None:
-    token = issued(new_browser).cookie_value("refreshToken")
-    answer = new_browser().post("/tokens/refresh", json_body={"refreshToken": token})
+def test_refresh_accepts_the_token_in_a_json_body(new_client: Callable[[], HttpClient]) -> None:
+    token = issued(new_client).cookie_value("refreshToken")
+    answer = new_client().post("/tokens/refresh", json_body={"refreshToken": token})
     assert (answer.status, answer.body) == (200, message_body("Access Token을 새롭게 발급하였습니다."))
 
 
@@ -119,14 +119,14 @@ def test_refresh_accepts_the_token_in_a_json_body(new_browser: Callable[[], Brow
 
 
 @pytest.mark.parametrize(("body", "message"), BAD_ISSUE_BODIES)
-def test_issue_refuses_bad_bodies_with_400(browser: Browser, body: bytes | None, message: str) -> None:
-    answer = browser.post("/tokens", body=body, headers={"Content-Type": "application/json"})
+def test_issue_refuses_bad_bodies_with_400(client: HttpClient, body: bytes | None, message: str) -> None:
+    answer = client.post("/tokens", body=body, headers={"Content-Type": "application/json"})
     assert (answer.status, answer.body) == (400, error_body(message))
     assert answer.set_cookies == []
 
 
-def test_issue_refuses_a_body_over_16_kib_with_413(browser: Browser) -> None:
-    answer = browser.post("/tokens", json_body={"id": USER_ID, "padding": "x" * (16 * 1024)})
+def test_issue_refuses_a_body_over_16_kib_with_413(client: HttpClient) -> None:
+    answer = client.post("/tokens", json_body={"id": USER_ID, "padding": "x" * (16 * 1024)})
     assert (answer.status, answer.body) == (413, error_body(messages.BODY_TOO_LARGE))
     assert answer.set_cookies == []
 
@@ -135,18 +135,18 @@ def test_issue_refuses_a_body_over_16_kib_with_413(browser: Browser) -> None:
 
 
 def test_revoke_clears_both_cookies_and_ends_the_session(
-    stack: LocalStack, new_browser: Callable[[], Browser], dynamodb: DynamoDBClient
+    stack: LocalStack, new_client: Callable[[], HttpClient], dynamodb: DynamoDBClient
 ) -> None:
-    browser = issued(new_browser)
-    session_id = claims(browser.cookie_value("refreshToken"))["sid"]
-    refresh_token = browser.cookie_value("refreshToken")
+    client = issued(new_client)
+    session_id = claims(client.cookie_value("refreshToken"))["sid"]
+    refresh_token = client.cookie_value("refreshToken")
 
-    answer = browser.post("/tokens/revoke")
+    answer = client.post("/tokens/revoke")
 
     assert (answer.status, answer.body) == (200, message_body(messages.REVOKED))
     assert sorted(cookie.split(";")[0] for cookie in answer.set_cookies) == ["accessToken=", "refreshToken="]
     assert all("Max-Age=0" in cookie for cookie in answer.set_cookies)
-    assert list(browser.jar) == []
+    assert list(client.jar) == []
     assert scan_sessions(dynamodb, stack.table_name)[session_id]["status"] == "revoked"
-    replay = new_browser().post("/tokens/refresh", headers={"Cookie": f"refreshToken={refresh_token}"})
+    replay = new_client().post("/tokens/refresh", headers={"Cookie": f"refreshToken={refresh_token}"})
     assert (replay.status, replay.body) == (419, SESSION_UNKNOWN)

@@ -1,4 +1,4 @@
-"""The demo page the local front serves besides the template's routes (in a browser: tests/browser)."""
+"""The demo page the local front serves besides the template's routes (in a client: tests/client)."""
 
 from __future__ import annotations
 
@@ -6,13 +6,13 @@ import pytest
 
 from infra import demo
 from infra.local import LocalStack
-from tests.integration.browser import Browser
-from tests.integration.test_openapi import documented_operations
-from token_service import messages
+from tests.support.http_client import HttpClient
+from tests.support.openapi import documented_operations
+from token_service.http_api import messages
 
 
-def test_the_page_is_html_under_a_policy_that_runs_its_own_inline_code_only(browser: Browser) -> None:
-    answer = browser.get(demo.PATH + "?api=http://localhost:3019")
+def test_the_page_is_html_under_a_policy_that_runs_its_own_inline_code_only(client: HttpClient) -> None:
+    answer = client.get(demo.PATH + "?api=http://localhost:3019")
     assert answer.status == 200
     assert answer.headers["Content-Type"] == "text/html; charset=utf-8"
     policy = dict(part.split(" ", 1) for part in answer.headers["Content-Security-Policy"].split("; "))
@@ -23,8 +23,8 @@ def test_the_page_is_html_under_a_policy_that_runs_its_own_inline_code_only(brow
     assert b'<button id="login"' in answer.body
 
 
-def test_the_page_inserts_what_the_api_sends_as_text_never_as_html(browser: Browser) -> None:
-    page = browser.get(demo.PATH).text
+def test_the_page_inserts_what_the_api_sends_as_text_never_as_html(client: HttpClient) -> None:
+    page = client.get(demo.PATH).text
     assert '<button id="sessions">' in page  # the session list, which shows user agents that clients chose
     for html_sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "createContextualFragment"):
         assert html_sink not in page
@@ -37,12 +37,12 @@ def test_the_page_is_no_route_of_the_template_nor_of_the_document(stack: LocalSt
 
 
 @pytest.mark.parametrize("method", ["POST", "HEAD", "PUT"])
-def test_the_page_answers_get_only(browser: Browser, method: str) -> None:
-    assert browser.request(method, demo.PATH).status == 404
+def test_the_page_answers_get_only(client: HttpClient, method: str) -> None:
+    assert client.request(method, demo.PATH).status == 404
 
 
-def test_the_root_still_answers_hello_token(browser: Browser) -> None:
-    assert browser.get("/").text == messages.HEALTH
+def test_the_root_still_answers_hello_token(client: HttpClient) -> None:
+    assert client.get("/").text == messages.HEALTH
 
 
 def test_make_run_names_the_page(stack: LocalStack) -> None:

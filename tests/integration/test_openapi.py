@@ -6,13 +6,11 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 import pytest
 import schemathesis
-import yaml
 from hypothesis import HealthCheck, settings
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate as validate_openapi
@@ -23,15 +21,13 @@ from schemathesis import checks as schemathesis_checks
 
 from infra.local import LocalStack
 from infra.provision import create_table
-from infra.template import ROOT, Template
-from tests.integration.browser import USER_ID, Answer, Browser, claims
+from infra.template import Template
+from tests.support.http_client import USER_ID, Answer, HttpClient, claims
+from tests.support.openapi import DOCUMENT_PATH, DOCUMENT_URI, document, documented_operations, resolved
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-DOCUMENT_PATH = ROOT / "openapi.yaml"
-DOCUMENT_URI = "urn:token-service:openapi"
-METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
 # API Gateway's own answers (the authorizer's 401, 403 and 500) are plain application/json.
 GATEWAY_RESPONSES = "#/components/responses/Gateway"
@@ -39,7 +35,7 @@ GATEWAY_CONTENT_TYPE = "application/json"
 BODY_LIMIT = 16 * 1024
 # The one documented status no HTTP request can cause on the local stack: the validate function
 # reads only the access key ring, which stays cached (KeyRingsMaxAgeSeconds) once it has been read,
-# and touches no table. Its 503 is exercised in-process by tests/unit/test_faults.py.
+# and touches no table. Its 503 is exercised in-process by tests/functional/test_faults.py.
 NOT_DRIVABLE_OVER_HTTP = {("GET", "/tokens/validate", 503)}
 # Their 200s set both cookies, or clear them.
 TOKEN_ROUTES = ("/tokens", "/tokens/refresh", "/tokens/revoke")
@@ -52,31 +48,6 @@ FAILING_TABLE_STATUSES = {
     *(("POST", path, 503) for path in TOKEN_ROUTES),
     *((method, path, status) for method, path in (("GET", SESSIONS), ("DELETE", A_SESSION)) for status in (503, 500)),
 }
-
-
-@cache
-def document() -> dict[str, Any]:
-    loaded: dict[str, Any] = yaml.safe_load(DOCUMENT_PATH.read_text(encoding="utf-8"))
-    return loaded
-
-
-def resolved(node: Any) -> Any:
-    """A Response or Header object, following one local `$ref`."""
-    while isinstance(node, dict) and "$ref" in node:
-        target: Any = document()
-        for part in node["$ref"].removeprefix("#/").split("/"):
-            target = target[part.replace("~1", "/").replace("~0", "~")]
-        node = target
-    return node
-
-
-def documented_operations() -> dict[tuple[str, str], dict[str, Any]]:
-    return {
-        (method.upper(), path): operation
-        for path, item in document()["paths"].items()
-        for method, operation in item.items()
-        if method in METHODS
-    }
 
 
 def documented_statuses() -> set[tuple[str, str, int]]:
@@ -157,7 +128,7 @@ class Case:
     method: str
     path: str
     status: int
-    send: Callable[[Callable[[], Browser]], Answer]
+    send: Callable[[Callable[[], HttpClient]], Answer]
     message: str | None = None
     clears_cookies: bool = False  # a 200 beyond the token routes' that clears both cookies
 
@@ -170,24 +141,24 @@ class Case:
         return self.name
 
 
-def signed_in(new_browser: Callable[[], Browser]) -> Browser:
-    browser = new_browser()
-    assert browser.post("/tokens", json_body={"id": USER_ID}).status == 200
-    return browser
+def signed_in(new_client: Callable[[], HttpClient]) -> HttpClient:
+    client = new_client()
+    assert client.post("/tokens", json_body={"id": USER_ID}).status == 200
+    return client
 
 
 def oversized(field: str) -> bytes:
     return json.dumps({field: "x" * BODY_LIMIT}).encode()
 
 
-def replayed(path: str) -> Callable[[Callable[[], Browser]], Answer]:
+def replayed(path: str) -> Callable[[Callable[[], HttpClient]], Answer]:
     """A refresh token presented to `path` after a refresh rotated it away."""
 
-    def send(new_browser: Callable[[], Browser]) -> Answer:
-        browser = signed_in(new_browser)
-        stale = browser.cookie_value("refreshToken")
-        assert browser.post("/tokens/refresh").status == 200
-        return new_browser().post(path, json_body={"refreshToken": stale})
+    def send(new_client: Callable[[], HttpClient]) -> Answer:
+        client = signed_in(new_client)
+        stale = client.cookie_value("refreshToken")
+        assert client.post("/tokens/refresh").status == 200
+        return new_client().post(path, json_body={"refreshToken": stale})
 
     return send
 
@@ -196,35 +167,35 @@ def garbage_cookie(name: str) -> dict[str, str]:
     return {"Cookie": f"{name}=not.a.token"}
 
 
-def session_id(browser: Browser) -> str:
+def session_id(client: HttpClient) -> str:
     """The id of the session the browser's cookies belong to."""
-    sid: str = claims(browser.cookie_value("refreshToken"))["sid"]
+    sid: str = claims(client.cookie_value("refreshToken"))["sid"]
     return sid
 
 
-def end(browser: Browser, session: str) -> Answer:
-    return browser.request("DELETE", f"{SESSIONS}/{session}")
+def end(client: HttpClient, session: str) -> Answer:
+    return client.request("DELETE", f"{SESSIONS}/{session}")
 
 
-def end_this_session(browser: Browser) -> Answer:
-    return end(browser, session_id(browser))
+def end_this_session(client: HttpClient) -> Answer:
+    return end(client, session_id(client))
 
 
-def end_an_ended_session(new_browser: Callable[[], Browser]) -> Answer:
-    """A session its own browser logged out of, ended again from another of the user's."""
-    ended = signed_in(new_browser)
+def end_an_ended_session(new_client: Callable[[], HttpClient]) -> Answer:
+    """A session its own client logged out of, ended again from another of the user's."""
+    ended = signed_in(new_client)
     ended_id = session_id(ended)
     assert end_this_session(ended).status == 200
-    return end(signed_in(new_browser), ended_id)
+    return end(signed_in(new_client), ended_id)
 
 
-def next_page(new_browser: Callable[[], Browser]) -> Answer:
+def next_page(new_client: Callable[[], HttpClient]) -> Answer:
     """The second page of a user's sessions, one a page: the user has at least two."""
-    signed_in(new_browser)
-    browser = signed_in(new_browser)
-    first = browser.get(f"{SESSIONS}?limit=1")
+    signed_in(new_client)
+    client = signed_in(new_client)
+    first = client.get(f"{SESSIONS}?limit=1")
     assert first.status == 200, first.text
-    return browser.get(f"{SESSIONS}?" + urlencode({"limit": 1, "pageToken": json.loads(first.body)["nextPageToken"]}))
+    return client.get(f"{SESSIONS}?" + urlencode({"limit": 1, "pageToken": json.loads(first.body)["nextPageToken"]}))
 
 
 CASES = [
@@ -380,8 +351,8 @@ CASES = [
 
 
 @pytest.mark.parametrize("case", CASES, ids=str)
-def test_each_documented_answer_is_what_the_stack_answers(case: Case, new_browser: Callable[[], Browser]) -> None:
-    answer = case.send(new_browser)
+def test_each_documented_answer_is_what_the_stack_answers(case: Case, new_client: Callable[[], HttpClient]) -> None:
+    answer = case.send(new_client)
     assert answer.status == case.status, answer.text
     assert_conforms(case.method, case.path, answer)
     if case.message is not None:
@@ -390,25 +361,25 @@ def test_each_documented_answer_is_what_the_stack_answers(case: Case, new_browse
 
 
 def test_a_failing_table_is_documented(stack: LocalStack, dynamodb: DynamoDBClient) -> None:
-    browser = Browser(stack.url)
-    assert browser.post("/tokens", json_body={"id": USER_ID}).status == 200
-    refresh_token, session = browser.cookie_value("refreshToken"), session_id(browser)
+    client = HttpClient(stack.url)
+    assert client.post("/tokens", json_body={"id": USER_ID}).status == 200
+    refresh_token, session = client.cookie_value("refreshToken"), session_id(client)
     # API Gateway now holds the authorizer's answer for these cookies (AuthorizerCacheSeconds).
-    assert browser.get(SESSIONS).status == 200
-    unanswered = Browser(stack.url)
+    assert client.get(SESSIONS).status == 200
+    unanswered = HttpClient(stack.url)
     assert unanswered.post("/tokens", json_body={"id": USER_ID}).status == 200
     dynamodb.delete_table(TableName=stack.table_name)
     try:
         answers = {
-            ("POST", "/tokens", 503): Browser(stack.url).post("/tokens", json_body={"id": USER_ID}),
-            ("POST", "/tokens/refresh", 503): Browser(stack.url).post(
+            ("POST", "/tokens", 503): HttpClient(stack.url).post("/tokens", json_body={"id": USER_ID}),
+            ("POST", "/tokens/refresh", 503): HttpClient(stack.url).post(
                 "/tokens/refresh", json_body={"refreshToken": refresh_token}
             ),
-            ("POST", "/tokens/revoke", 503): Browser(stack.url).post(
+            ("POST", "/tokens/revoke", 503): HttpClient(stack.url).post(
                 "/tokens/revoke", json_body={"refreshToken": refresh_token}
             ),
-            ("GET", SESSIONS, 503): browser.get(SESSIONS),
-            ("DELETE", A_SESSION, 503): end(browser, session),
+            ("GET", SESSIONS, 503): client.get(SESSIONS),
+            ("DELETE", A_SESSION, 503): end(client, session),
             # The authorizer cannot check the session: it fails rather than deny.
             ("GET", SESSIONS, 500): unanswered.get(SESSIONS),
             ("DELETE", A_SESSION, 500): end(unanswered, session),

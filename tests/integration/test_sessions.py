@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from infra.local import LocalStack
-from tests.integration.browser import Browser, claims, error_body, message_body
-from tests.integration.conftest import scan_sessions
-from tests.integration.tokens import issued
-from tests.integration.walkthrough import JSON_UTF8, SESSION_ENDED
-from token_service import messages
+from tests.support.http_client import HttpClient, claims, error_body, message_body
+from tests.support.stack_fixtures import scan_sessions
+from tests.support.tokens import issued
+from tests.support.walkthrough import JSON_UTF8, SESSION_ENDED
+from token_service.http_api import messages
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -35,12 +35,12 @@ def user() -> str:
     return f"user-{uuid.uuid4().hex}"
 
 
-def session_of(device: Browser) -> str:
+def session_of(device: HttpClient) -> str:
     session_id: str = claims(device.cookie_value("refreshToken"))["sid"]
     return session_id
 
 
-def listing(device: Browser, query: str = "") -> tuple[int, dict[str, Any]]:
+def listing(device: HttpClient, query: str = "") -> tuple[int, dict[str, Any]]:
     answer = device.get(f"/tokens/sessions{query}")
     assert answer.headers["Content-Type"] == JSON_UTF8
     document: dict[str, Any] = json.loads(answer.body)
@@ -53,11 +53,11 @@ def listing(device: Browser, query: str = "") -> tuple[int, dict[str, Any]]:
 def test_the_listing_shows_live_sessions_newest_first_and_which_one_asks(
     stack: LocalStack, user: str, dynamodb: DynamoDBClient
 ) -> None:
-    devices: list[Browser] = []
+    devices: list[HttpClient] = []
     for agent in ("laptop/1.0", "phone/2.0", "tablet/3.0"):
         if devices:
             time.sleep(1.05)  # createdAt counts seconds: one device per second orders them
-        devices.append(Browser(stack.url, user_agent=agent))
+        devices.append(HttpClient(stack.url, user_agent=agent))
         assert devices[-1].post("/tokens", json_body={"id": user}).status == 200
     laptop, phone, tablet = devices
     assert laptop.post("/tokens/revoke").status == 200  # ended: no longer listed
@@ -77,8 +77,8 @@ def test_the_listing_shows_live_sessions_newest_first_and_which_one_asks(
     assert [session["userAgent"] for session in shown] == ["tablet/3.0", "phone/2.0"]
 
 
-def test_the_listing_never_shows_a_token_or_a_token_id(new_browser: Callable[[], Browser], user: str) -> None:
-    devices = [issued(new_browser, user) for _ in range(2)]
+def test_the_listing_never_shows_a_token_or_a_token_id(new_client: Callable[[], HttpClient], user: str) -> None:
+    devices = [issued(new_client, user) for _ in range(2)]
     assert devices[0].post("/tokens/refresh").status == 200  # a rotated session too
     secrets = [device.cookie_value(name) for device in devices for name in ("accessToken", "refreshToken")]
     secrets += [claims(secret)["jti"] for secret in secrets]
@@ -91,8 +91,8 @@ def test_the_listing_never_shows_a_token_or_a_token_id(new_browser: Callable[[],
         assert secret not in answer.text
 
 
-def test_the_listing_pages_with_next_page_tokens(new_browser: Callable[[], Browser], user: str) -> None:
-    devices = [issued(new_browser, user) for _ in range(3)]
+def test_the_listing_pages_with_next_page_tokens(new_client: Callable[[], HttpClient], user: str) -> None:
+    devices = [issued(new_client, user) for _ in range(3)]
 
     first_status, first = listing(devices[0], "?limit=2")
     second_status, second = listing(devices[0], f"?limit=2&pageToken={first['nextPageToken']}")
@@ -104,19 +104,19 @@ def test_the_listing_pages_with_next_page_tokens(new_browser: Callable[[], Brows
 
 
 @pytest.mark.parametrize("limit", ["0", "51", "-1", "1.5", "abc", "", "0020", "1000", "%EF%BC%91"])
-def test_a_bad_limit_is_400(new_browser: Callable[[], Browser], user: str, limit: str) -> None:
-    answer = issued(new_browser, user).get(f"/tokens/sessions?limit={limit}")
+def test_a_bad_limit_is_400(new_client: Callable[[], HttpClient], user: str, limit: str) -> None:
+    answer = issued(new_client, user).get(f"/tokens/sessions?limit={limit}")
     assert (answer.status, answer.body) == (400, error_body(messages.LIMIT_INVALID))
 
 
-def test_limits_one_and_fifty_are_accepted(new_browser: Callable[[], Browser], user: str) -> None:
-    device = issued(new_browser, user)
+def test_limits_one_and_fifty_are_accepted(new_client: Callable[[], HttpClient], user: str) -> None:
+    device = issued(new_client, user)
     assert [listing(device, f"?limit={limit}")[0] for limit in ("1", "50")] == [200, 200]
 
 
-def test_a_tampered_page_token_or_another_users_is_400(new_browser: Callable[[], Browser], user: str) -> None:
-    mine = [issued(new_browser, user) for _ in range(2)]
-    other = [issued(new_browser, f"{user}-other") for _ in range(2)]
+def test_a_tampered_page_token_or_another_users_is_400(new_client: Callable[[], HttpClient], user: str) -> None:
+    mine = [issued(new_client, user) for _ in range(2)]
+    other = [issued(new_client, f"{user}-other") for _ in range(2)]
     my_token, their_token = (listing(devices[0], "?limit=1")[1]["nextPageToken"] for devices in (mine, other))
     header, payload, signature = my_token.split(".")
     tampered = [f"{header}.{payload}.{signature[:-2]}AA", f"{header}.{payload[:-2]}AA.{signature}", "garbage"]
@@ -126,8 +126,8 @@ def test_a_tampered_page_token_or_another_users_is_400(new_browser: Callable[[],
         assert (answer.status, answer.body) == (400, error_body(messages.PAGE_TOKEN_INVALID)), page_token
 
 
-def test_a_query_over_1024_characters_is_400(new_browser: Callable[[], Browser], user: str) -> None:
-    device = issued(new_browser, user)
+def test_a_query_over_1024_characters_is_400(new_client: Callable[[], HttpClient], user: str) -> None:
+    device = issued(new_client, user)
     longest = "?limit=5&x=" + "a" * (1024 - len("limit=5&x="))
     assert listing(device, longest)[0] == 200
     answer = device.get(f"/tokens/sessions{longest}a")
@@ -138,9 +138,9 @@ def test_a_query_over_1024_characters_is_400(new_browser: Callable[[], Browser],
 
 
 def test_ending_another_of_ones_sessions_stops_its_refresh_and_keeps_this_one(
-    stack: LocalStack, new_browser: Callable[[], Browser], user: str, dynamodb: DynamoDBClient
+    stack: LocalStack, new_client: Callable[[], HttpClient], user: str, dynamodb: DynamoDBClient
 ) -> None:
-    laptop, phone = issued(new_browser, user), issued(new_browser, user)
+    laptop, phone = issued(new_client, user), issued(new_client, user)
 
     ended = laptop.request("DELETE", f"/tokens/sessions/{session_of(phone)}")
 
@@ -152,9 +152,9 @@ def test_ending_another_of_ones_sessions_stops_its_refresh_and_keeps_this_one(
 
 
 def test_ending_the_current_session_clears_both_cookies(
-    stack: LocalStack, new_browser: Callable[[], Browser], user: str, dynamodb: DynamoDBClient
+    stack: LocalStack, new_client: Callable[[], HttpClient], user: str, dynamodb: DynamoDBClient
 ) -> None:
-    device = issued(new_browser, user)
+    device = issued(new_client, user)
     session_id, refresh_token = session_of(device), device.cookie_value("refreshToken")
 
     ended = device.request("DELETE", f"/tokens/sessions/{session_id}")
@@ -163,14 +163,14 @@ def test_ending_the_current_session_clears_both_cookies(
     assert sorted(cookie.split(";")[0] for cookie in ended.set_cookies) == ["accessToken=", "refreshToken="]
     assert all("Max-Age=0" in cookie for cookie in ended.set_cookies)
     assert scan_sessions(dynamodb, stack.table_name)[session_id]["status"] == "revoked"
-    replay = new_browser().post("/tokens/refresh", headers={"Cookie": f"refreshToken={refresh_token}"})
+    replay = new_client().post("/tokens/refresh", headers={"Cookie": f"refreshToken={refresh_token}"})
     assert replay.status == 419
 
 
 def test_another_users_an_unknown_or_an_ended_session_is_404_alike(
-    stack: LocalStack, new_browser: Callable[[], Browser], user: str, dynamodb: DynamoDBClient
+    stack: LocalStack, new_client: Callable[[], HttpClient], user: str, dynamodb: DynamoDBClient
 ) -> None:
-    mine, logged_out, theirs = issued(new_browser, user), issued(new_browser, user), issued(new_browser, f"{user}-b")
+    mine, logged_out, theirs = issued(new_client, user), issued(new_client, user), issued(new_client, f"{user}-b")
     ended = session_of(logged_out)
     assert logged_out.post("/tokens/revoke").status == 200
 
@@ -182,6 +182,6 @@ def test_another_users_an_unknown_or_an_ended_session_is_404_alike(
 
 
 @pytest.mark.parametrize("session_id", ["abc", "A" * 21, "A" * 23, "A" * 21 + ".", "A" * 21 + "%2F", "%00" * 22])
-def test_a_malformed_session_id_is_400(new_browser: Callable[[], Browser], user: str, session_id: str) -> None:
-    answer = issued(new_browser, user).request("DELETE", f"/tokens/sessions/{session_id}")
+def test_a_malformed_session_id_is_400(new_client: Callable[[], HttpClient], user: str, session_id: str) -> None:
+    answer = issued(new_client, user).request("DELETE", f"/tokens/sessions/{session_id}")
     assert (answer.status, answer.body) == (400, error_body(messages.SESSION_ID_INVALID))

@@ -12,19 +12,19 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from infra.local import LocalStack
-from tests.integration.browser import Browser
-from tests.integration.conftest import scan_sessions
-from tests.integration.walkthrough import sessions_walk_through, walk_through
+from tests.support.http_client import HttpClient
+from tests.support.stack_fixtures import scan_sessions
+from tests.support.walkthrough import sessions_walk_through, walk_through
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 
-def test_the_walkthrough(browser: Browser, stack: LocalStack, dynamodb: DynamoDBClient) -> None:
-    stored = walk_through(browser, stack.url, lambda: scan_sessions(dynamodb, stack.table_name))
+def test_the_walkthrough(client: HttpClient, stack: LocalStack, dynamodb: DynamoDBClient) -> None:
+    stored = walk_through(client, stack.url, lambda: scan_sessions(dynamodb, stack.table_name))
     # The session records who asked, as API Gateway saw them.
     assert (stored["userAgent"], stored["ip"]) == ("insomnia/10.2.0", "127.0.0.1")
 
 
-def test_the_sessions_walkthrough(new_browser: Callable[[], Browser]) -> None:
-    sessions_walk_through(new_browser, f"user-{uuid.uuid4().hex}")
+def test_the_sessions_walkthrough(new_client: Callable[[], HttpClient]) -> None:
+    sessions_walk_through(new_client, f"user-{uuid.uuid4().hex}")

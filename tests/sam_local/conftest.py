@@ -15,8 +15,8 @@ import pytest
 
 from infra.provision import local_client
 from infra.sam_local import SamLocal
-from tests.integration.browser import Browser
-from tests.integration.conftest import without_outer_aws_settings
+from tests.support.http_client import HttpClient
+from tests.support.stack_fixtures import without_outer_aws_settings
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -59,13 +59,13 @@ def isolated_aws_environment() -> None:
 
 
 @pytest.fixture
-def new_browser(sam_local: SamLocal) -> Callable[[], Browser]:
-    return lambda: Browser(sam_local.url)
+def new_client(sam_local: SamLocal) -> Callable[[], HttpClient]:
+    return lambda: HttpClient(sam_local.url)
 
 
 @pytest.fixture
-def browser(new_browser: Callable[[], Browser]) -> Browser:
-    return new_browser()
+def client(new_client: Callable[[], HttpClient]) -> HttpClient:
+    return new_client()
 
 
 @pytest.fixture(scope="session")

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from aws_lambda_powertools import Metrics
 
 from infra.events import http_api_event
 from infra.template import Template
-from token_service.observability import OUTCOME_METRICS, count_outcome, metrics
+from token_service.domain.outcomes import Outcome
+from token_service.observability import OUTCOME_METRICS, REJECTED_METRIC, count_outcome, metrics
 
 IMPORT_ALL_HANDLERS = (
     "import sys; import token_service.handlers.validate, token_service.handlers.issue, "
@@ -74,21 +73,16 @@ def test_a_lambda_invocation_emits_its_outcome_metric_with_the_reason_and_one_co
     assert definitions[-1][0]["Dimensions"] == [["reason", "service"]]
 
 
-HANDLERS = Path(__file__).parents[2] / "functions" / "token_service" / "handlers"
-
-
-def reported_outcomes() -> list[str]:
-    """Every outcome a handler reports on success, as its source names it."""
-    quoted = re.compile(r'"([a-z_]+)"')
-    calls = re.findall(r"request\.observe\((.*?)[,)]", "".join(path.read_text() for path in HANDLERS.glob("*.py")))
-    return sorted({outcome for call in calls for outcome in quoted.findall(call)})
-
-
-@pytest.mark.parametrize("outcome", reported_outcomes())
-def test_every_outcome_a_handler_reports_is_counted(outcome: str) -> None:
+@pytest.mark.parametrize("outcome", list(Outcome))
+def test_every_outcome_is_counted_by_its_metric_and_every_refusal_with_its_reason(outcome: Outcome) -> None:
     metrics.clear_metrics()
     count_outcome(outcome)
     # Metrics instances share one metric set; this one names the namespace Lambda's environment gives.
     blob = Metrics(namespace="TokenService").serialize_metric_set()
     metrics.clear_metrics()
-    assert [metric["Name"] for metric in blob["_aws"]["CloudWatchMetrics"][0]["Metrics"]] == [OUTCOME_METRICS[outcome]]
+    counted = [metric["Name"] for metric in blob["_aws"]["CloudWatchMetrics"][0]["Metrics"]]
+    expected = ([REJECTED_METRIC] if outcome.rejection_reason else []) + (
+        [OUTCOME_METRICS[outcome]] if outcome in OUTCOME_METRICS else []
+    )
+    assert counted == expected and counted
+    assert blob.get("reason") == outcome.rejection_reason

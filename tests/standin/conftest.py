@@ -1,0 +1,11 @@
+"""The stand-in is tried against the local stack (`tests.support.stack_fixtures`)."""
+
+import pytest
+
+from infra.local import LocalStack
+
+
+@pytest.fixture(autouse=True)
+def isolated_aws_environment(stack: LocalStack) -> None:
+    """Replaces the in-process tests' per-test isolation: the running stack set the environment its
+    handlers run in (AWS_ENDPOINT_URL among it), and a test must not take that away from them."""

@@ -1,0 +1,5 @@
+"""Template tests that also run the handlers the template configures, over moto-backed clients."""
+
+from tests.support.aws_fixtures import aws, dynamodb, log_output, provisioned, service, settings, ssm, template
+
+__all__ = ["aws", "dynamodb", "log_output", "provisioned", "service", "settings", "ssm", "template"]
