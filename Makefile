@@ -34,6 +34,13 @@ $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
 
 env: $(VENV)/.synced
 
+# What `sam build` packs, pinned from uv.lock: boto3 is the runtime's own, and aws-xray-sdk is left
+# out (its botocore would shadow the runtime's); tests/template/test_requirements.py holds them together.
+REQUIREMENTS_EXPORT := export --frozen --no-dev --no-hashes --no-emit-project --no-annotate --prune boto3 --prune aws-xray-sdk
+.PHONY: requirements
+requirements: | $(UV)
+	$(UV) $(REQUIREMENTS_EXPORT) --output-file functions/requirements.txt --quiet
+
 run: env
 	PORT=$(PORT) $(BIN)/python -m infra.local $(ARGS)
 
@@ -62,10 +69,10 @@ $(CHECKOV): | $(UV)
 check-template: env $(SAM) $(CHECKOV)
 	$(SAM) validate --lint
 	$(SAM) validate --region us-east-1
-	$(CHECKOV) --file template.yaml --framework cloudformation --skip-download --compact --quiet
+	$(CHECKOV) --config-file .checkov.yaml --file template.yaml --framework cloudformation --skip-download --compact --quiet
 	@# sam validate transforms with the defaults only: every switch at each of its values, IAM included,
 	@# and the browser layouts (custom domain, base path, shared cookie domain, CORS) set and unset.
-	$(BIN)/pytest -q tests/unit/test_template_production.py tests/unit/test_browser_layouts.py
+	$(BIN)/pytest -q tests/template
 	$(SAM) build --parameter-overrides Architecture=x86_64
 
 # `sam local start-api` (Docker) with the embedded AWS endpoint; PORT overrides 3019.
@@ -82,16 +89,31 @@ AS_ROOT := $(if $(filter 0,$(shell id -u)),,sudo)
 .PHONY: sam-local test-sam-local
 
 sam-local: env $(SAM)
-	PORT=$(PORT) $(BIN)/python -m infra.sam_local --sam $(CURDIR)/$(SAM) $(ARGS)
+	PORT=$(PORT) $(BIN)/python -m infra.local.sam_local --sam $(CURDIR)/$(SAM) $(ARGS)
 
 test-sam-local: env $(SAM)
-	command -v dockerd >/dev/null || $(AS_ROOT) apt-get update -qq  # setup installs docker.io
-	$(if $(wildcard $(SAM_LOCAL_TOOLS)/setup),$(AS_ROOT) $(SAM_LOCAL_TOOLS)/setup)
+ifneq ($(wildcard $(SAM_LOCAL_TOOLS)/setup),)
+	@# The shared tools' setup starts a loopback-only Docker engine, installing docker.io with apt if need be.
+	command -v dockerd >/dev/null || $(AS_ROOT) apt-get update -qq
+	$(AS_ROOT) $(SAM_LOCAL_TOOLS)/setup
+else
+	@command -v docker >/dev/null || { echo "make test-sam-local needs Docker: no docker on PATH" >&2; exit 1; }
+endif
 	SAM=$(CURDIR)/$(SAM) SAM_LOCAL=1 $(BIN)/pytest tests/sam_local
 
-# What users pay for, as one table; node runs the reference Express app beside the local stack.
+# What users pay for, as one table; node runs the reference Express app (bench/reference-express)
+# beside the local stack. The tools it needs are looked for first, before the environment is built,
+# so that a missing one stops it in seconds with one line: wrk is installed with apt-get where there
+# is one (sudo unless root), its output kept in a log; anything else, the line says what to install.
+# The bench itself then checks node's version and SAM CLI, and fetches the app's packages, first.
+BENCH_APT_WRK = echo "make bench: installing wrk with apt-get" >&2; log=$$(mktemp); \
+	{ $(AS_ROOT) apt-get update -qq && $(AS_ROOT) apt-get install -y -qq wrk; } >"$$log" 2>&1 || \
+	{ echo "make bench needs wrk: apt-get install wrk failed (its output: $$log)" >&2; exit 1; }
 .PHONY: bench
-bench: env $(SAM)
-	command -v wrk >/dev/null || { $(AS_ROOT) apt-get update -qq && $(AS_ROOT) apt-get install -y -qq wrk; }
-	command -v node >/dev/null && command -v npm >/dev/null || { echo "make bench needs node and npm" >&2; exit 1; }
+bench:
+	@command -v wrk >/dev/null || ! command -v apt-get >/dev/null || { $(BENCH_APT_WRK); }
+	@command -v wrk >/dev/null || { echo "make bench needs wrk (brew install wrk, or https://github.com/wg/wrk)" >&2; exit 1; }
+	@command -v node >/dev/null && command -v npm >/dev/null || \
+		{ echo "make bench needs Node.js with npm (https://nodejs.org, or the system's nodejs and npm packages)" >&2; exit 1; }
+	@$(MAKE) --no-print-directory env $(SAM)
 	$(BIN)/python -m bench

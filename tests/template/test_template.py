@@ -59,25 +59,6 @@ def operations(resources: Mapping[str, Any]) -> dict[tuple[str, str], dict[str, 
     return {(method.upper(), path): spec for path, methods in paths.items() for method, spec in methods.items()}
 
 
-def role_statements(resources: Mapping[str, Any], function: str) -> list[dict[str, Any]]:
-    """The statements of the role's inline policies and of the template's managed policies it attaches."""
-    # Conditional policies and statements (a customer managed key's) resolve as CloudFormation would: here, to none.
-    template = Template.load()
-    role = template.resolve(resources[f"{function}Role"]["Properties"])
-    documents = [policy["PolicyDocument"] for policy in role.get("Policies", []) if "PolicyDocument" in policy]
-    attached = [arn["Ref"] for arn in role.get("ManagedPolicyArns", []) if isinstance(arn, dict)]
-    documents += [template.resolve(resources[name]["Properties"]["PolicyDocument"]) for name in attached]
-    return [s for document in documents for s in document["Statement"]]
-
-
-def listed(value: str | list[Any]) -> list[Any]:
-    return [value] if isinstance(value, str) else value
-
-
-def actions(statements: list[dict[str, Any]]) -> set[str]:
-    return {a for s in statements for a in listed(s["Action"])}
-
-
 def test_cfn_lint_is_clean() -> None:
     result = subprocess.run(
         [str(Path(sys.executable).parent / "cfn-lint"), str(ROOT / "template.yaml")],
@@ -128,46 +109,6 @@ def test_sessions_table_has_ttl_user_index_recovery_and_encryption(transformed: 
     assert table["SSESpecification"] == {"SSEEnabled": True}
 
 
-def test_validate_reads_only_the_access_ring_and_touches_no_table(transformed: Mapping[str, Any]) -> None:
-    statements = role_statements(transformed, "ValidateFunction")
-    assert actions(statements) == {"ssm:GetParameters", "ssm:GetParameter"}
-    (read,) = [s for s in statements if "ssm:GetParameters" in s["Action"]]
-    assert read["Resource"] == "arn:aws:ssm:us-east-1:123456789012:parameter/token-service/dev/access-keys"
-
-
-@pytest.mark.parametrize(
-    ("function", "table_action"), [("IssueFunction", "PutItem"), ("RefreshFunction", "UpdateItem")]
-)
-def test_session_functions_read_both_rings_and_one_table_action(
-    transformed: Mapping[str, Any], function: str, table_action: str
-) -> None:
-    statements = role_statements(transformed, function)
-    assert actions(statements) == {"ssm:GetParameters", "ssm:GetParameter", f"dynamodb:{table_action}"}
-    reads = [s for s in statements if "ssm:GetParameters" in s["Action"]]  # one per ring's policy
-    assert sorted(resource for s in reads for resource in listed(s["Resource"])) == [
-        "arn:aws:ssm:us-east-1:123456789012:parameter/token-service/dev/access-keys",
-        "arn:aws:ssm:us-east-1:123456789012:parameter/token-service/dev/refresh-keys",
-    ]
-    (write,) = [s for s in statements if s["Action"] == f"dynamodb:{table_action}"]
-    assert write["Resource"] == {"Fn::GetAtt": ["SessionsTable", "Arn"]}
-
-
-def test_revoke_reads_the_refresh_ring_and_may_only_update_and_query_the_user_index(
-    transformed: Mapping[str, Any],
-) -> None:
-    statements = role_statements(transformed, "RevokeFunction")
-    assert actions(statements) == {
-        "ssm:GetParameters",
-        "ssm:GetParameter",
-        "dynamodb:UpdateItem",
-        "dynamodb:Query",
-    }
-    (read,) = [s for s in statements if "ssm:GetParameters" in s["Action"]]
-    assert read["Resource"] == "arn:aws:ssm:us-east-1:123456789012:parameter/token-service/dev/refresh-keys"
-    (query,) = [s for s in statements if s["Action"] == "dynamodb:Query"]
-    assert query["Resource"] == {"Fn::Sub": f"${{SessionsTable.Arn}}/index/{USER_INDEX}"}
-
-
 def indexes(resources: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     return {index["IndexName"]: index for index in resources["SessionsTable"]["Properties"]["GlobalSecondaryIndexes"]}
 
@@ -196,17 +137,6 @@ def test_the_newest_first_index_projects_what_the_listing_reads_and_no_token_id(
     assert projected >= LISTING_READS
     # ListSessionsFunction reads the table through this index only: it can never see a token id.
     assert not {"currentTokenId", "previousTokenId"} & projected
-
-
-def test_no_kms_permission_with_the_aws_managed_key(transformed: Mapping[str, Any]) -> None:
-    # aws/ssm's key policy lets the account's principals decrypt through SSM; a customer managed
-    # key's grant is tested in test_template_production.
-    for function in FUNCTIONS:
-        assert not [s for s in role_statements(transformed, function) if "kms" in str(s["Action"])]
-
-
-def test_health_function_has_no_permissions(transformed: Mapping[str, Any]) -> None:
-    assert role_statements(transformed, "HealthFunction") == []
 
 
 def test_environment_names_the_stage_rings_and_the_table() -> None:

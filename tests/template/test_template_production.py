@@ -27,7 +27,7 @@ import pytest
 import yaml
 from samtranslator.translator.transform import transform
 
-from infra.sam_local import resolve_for_sam_local
+from infra.local.sam_local import resolve_for_sam_local
 from infra.template import ROOT, Template
 from token_service.adapters.session_table import NEWEST_FIRST_INDEX
 
