@@ -115,5 +115,6 @@ bench:
 	@command -v wrk >/dev/null || { echo "make bench needs wrk (brew install wrk, or https://github.com/wg/wrk)" >&2; exit 1; }
 	@command -v node >/dev/null && command -v npm >/dev/null || \
 		{ echo "make bench needs Node.js with npm (https://nodejs.org, or the system's nodejs and npm packages)" >&2; exit 1; }
-	@$(MAKE) --no-print-directory env $(SAM)
-	$(BIN)/python -m bench
+	@# Building the environment says what it does on stderr: stdout carries the figures only.
+	@$(MAKE) --no-print-directory env $(SAM) >&2
+	@$(BIN)/python -m bench

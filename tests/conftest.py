@@ -5,7 +5,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from infra.provision import REGION
+from infra.local.provision import REGION
 
 # The local stack, shared by the suites that drive it over HTTP, started only where one asks for it.
 pytest_plugins = ["tests.support.stack_fixtures"]

@@ -13,23 +13,24 @@ from typing import Any
 import pytest
 from playwright.sync_api import BrowserContext, ConsoleMessage, Cookie, Locator, Page, expect
 
-from infra import demo
-from infra.front import Event, LocalApi
-from infra.local import LocalStack
-from infra.serving import ServerThread, listening_socket
+from infra.local import demo
+from infra.local.deployment import LocalDeployment
+from infra.local.front import LocalApi
+from infra.local.functions import Event
+from infra.local.serving import ServerThread, listening_socket
 
 
 @contextlib.contextmanager
-def local_stack(parameters: dict[str, str]) -> Iterator[LocalStack]:
+def local_deployment(parameters: dict[str, str]) -> Iterator[LocalDeployment]:
     """A local stack with these template parameters, none of the shell's AWS settings reaching it."""
     with pytest.MonkeyPatch.context() as environment:
         for name in [name for name in os.environ if name.startswith("AWS_")]:
             environment.delenv(name)
-        with LocalStack(port=0, aws_port=0, parameters=parameters) as stack:
+        with LocalDeployment(port=0, aws_port=0, parameters=parameters) as stack:
             yield stack
 
 
-def on_host(stack: LocalStack, host: str) -> str:
+def on_host(stack: LocalDeployment, host: str) -> str:
     """The stack's base URL under another name for its loopback address (`localhost`: another site)."""
     return f"http://{host}:{stack.api.port}"
 
@@ -168,7 +169,7 @@ def events_of(events: list[Event], route_key: str) -> list[Event]:
 
 
 @contextlib.contextmanager
-def racing_refreshes(stack: LocalStack, count: int = 2) -> Iterator[str]:
+def racing_refreshes(stack: LocalDeployment, count: int = 2) -> Iterator[str]:
     """The stack's API on another port of `localhost`, holding its first `count` refreshes until all arrived.
 
     A browser reads its cookie jar as a request leaves, so requests that all left before any answer
@@ -196,7 +197,7 @@ def racing_refreshes(stack: LocalStack, count: int = 2) -> Iterator[str]:
             server.stop()
 
 
-def two_tabs_refresh_at_once(context: BrowserContext, stack: LocalStack, api: str) -> tuple[DemoPage, list[Shown]]:
+def two_tabs_refresh_at_once(context: BrowserContext, stack: LocalDeployment, api: str) -> tuple[DemoPage, list[Shown]]:
     """Log in in one tab, open the page in a second, and press Refresh in both at once.
 
     `api` is an origin of `racing_refreshes`: both requests leave the browser before either is

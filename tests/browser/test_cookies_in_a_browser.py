@@ -13,14 +13,14 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, BrowserContext
 
-from infra import demo
-from infra.local import LocalStack
+from infra.local import demo
+from infra.local.deployment import LocalDeployment
 from tests.browser.demo_page import (
     DemoPage,
     cookie_names,
     cookies_by_name,
     events_of,
-    local_stack,
+    local_deployment,
     logged_in,
     on_host,
     page_on_another_port,
@@ -41,14 +41,14 @@ def allowed_origin() -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def stack(chromium: Browser, allowed_origin: str) -> Iterator[LocalStack]:
+def stack(chromium: Browser, allowed_origin: str) -> Iterator[LocalDeployment]:
     parameters = {"AccessTokenTtlSeconds": str(ACCESS_TTL_SECONDS), "AllowedOrigins": allowed_origin}
-    with local_stack(parameters) as running:
+    with local_deployment(parameters) as running:
         yield running
 
 
 @pytest.fixture(scope="module")
-def api(stack: LocalStack) -> str:
+def api(stack: LocalDeployment) -> str:
     """The API as the pages call it: on `localhost`."""
     return on_host(stack, "localhost")
 
@@ -88,7 +88,7 @@ def test_the_walkthrough_never_lets_the_page_read_a_token(context: BrowserContex
 
 
 def test_the_refresh_cookie_goes_to_the_token_routes_and_never_to_the_root(
-    context: BrowserContext, api: str, stack: LocalStack
+    context: BrowserContext, api: str, stack: LocalDeployment
 ) -> None:
     page = logged_in(context, api)
     assert sorted(cookies_by_name(context, f"{api}/")) == ["accessToken"]
@@ -107,7 +107,7 @@ def test_the_refresh_cookie_goes_to_the_token_routes_and_never_to_the_root(
 
 
 def test_a_page_on_another_site_sends_no_cookies_and_reads_no_answer(
-    context: BrowserContext, api: str, stack: LocalStack
+    context: BrowserContext, api: str, stack: LocalDeployment
 ) -> None:
     own = logged_in(context, api)
     # 127.0.0.1 and localhost are different sites: SameSite=Strict keeps the cookies home.
@@ -125,7 +125,7 @@ def test_a_page_on_another_site_sends_no_cookies_and_reads_no_answer(
 
 
 def test_an_allowed_origin_logs_in_validates_and_refreshes_with_credentials(
-    context: BrowserContext, api: str, stack: LocalStack, allowed_origin: str
+    context: BrowserContext, api: str, stack: LocalDeployment, allowed_origin: str
 ) -> None:
     page = DemoPage.open(context, f"{allowed_origin}{demo.PATH}?api={api}")
     with stack.captured_events() as events:
@@ -165,7 +165,9 @@ def test_log_out_everywhere_ends_the_other_browsers_session(chromium: Browser, a
         assert (refused.status, refused.message) == ("419", messages.REFRESH_SESSION_UNKNOWN)
 
 
-def test_two_tabs_racing_a_refresh_without_grace_revoke_the_session(context: BrowserContext, stack: LocalStack) -> None:
+def test_two_tabs_racing_a_refresh_without_grace_revoke_the_session(
+    context: BrowserContext, stack: LocalDeployment
+) -> None:
     with racing_refreshes(stack) as api:
         first, answers = two_tabs_refresh_at_once(context, stack, api)
         assert sorted((shown.status, shown.message) for shown in answers) == [

@@ -7,18 +7,20 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, BrowserContext
 
-from infra.local import LocalStack
-from tests.browser.demo_page import local_stack, racing_refreshes, two_tabs_refresh_at_once
+from infra.local.deployment import LocalDeployment
+from tests.browser.demo_page import local_deployment, racing_refreshes, two_tabs_refresh_at_once
 from token_service.http_api import messages
 
 
 @pytest.fixture(scope="module")
-def stack(chromium: Browser) -> Iterator[LocalStack]:
-    with local_stack({"RefreshGraceSeconds": "10"}) as running:
+def stack(chromium: Browser) -> Iterator[LocalDeployment]:
+    with local_deployment({"RefreshGraceSeconds": "10"}) as running:
         yield running
 
 
-def test_two_tabs_racing_a_refresh_within_the_grace_both_carry_on(context: BrowserContext, stack: LocalStack) -> None:
+def test_two_tabs_racing_a_refresh_within_the_grace_both_carry_on(
+    context: BrowserContext, stack: LocalDeployment
+) -> None:
     with racing_refreshes(stack) as api:
         first, answers = two_tabs_refresh_at_once(context, stack, api)
         assert [(shown.status, shown.message) for shown in answers] == [("200", messages.REFRESHED)] * 2

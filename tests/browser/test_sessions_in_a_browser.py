@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, expect
 
-from infra.local import LocalStack
-from tests.browser.demo_page import DemoPage, ListedSession, cookies_by_name, local_stack, logged_in, on_host
+from infra.local.deployment import LocalDeployment
+from tests.browser.demo_page import DemoPage, ListedSession, cookies_by_name, local_deployment, logged_in, on_host
 from tests.support.http_client import HttpClient
 from token_service.http_api import messages
 
@@ -27,13 +27,13 @@ DATES: dict[str, Any] = {"locale": "en-US", "timezone_id": "UTC"}  # as `ListedS
 
 
 @pytest.fixture(scope="module")
-def stack(chromium: Browser) -> Iterator[LocalStack]:
-    with local_stack({"AuthorizerCacheSeconds": str(CACHE_SECONDS)}) as running:
+def stack(chromium: Browser) -> Iterator[LocalDeployment]:
+    with local_deployment({"AuthorizerCacheSeconds": str(CACHE_SECONDS)}) as running:
         yield running
 
 
 @pytest.fixture(scope="module")
-def api(stack: LocalStack) -> str:
+def api(stack: LocalDeployment) -> str:
     return on_host(stack, "localhost")
 
 
@@ -115,7 +115,22 @@ def test_ending_this_browsers_own_session_logs_it_out(chromium: Browser, api: st
         assert (unauthorized.status, unauthorized.message) == ("401", "Unauthorized")
 
 
-def test_more_lists_the_next_page(chromium: Browser, api: str, stack: LocalStack) -> None:
+@pytest.mark.parametrize("button", ["logout", "logout-all", "login"])
+def test_after_the_browser_changes_its_session_no_listed_session_is_marked_this_browser(
+    chromium: Browser, api: str, button: str
+) -> None:
+    with chromium.new_context() as context:
+        page = logged_in(context, api, f"changes-session-{button}")
+        (own,) = listed(page, 1)
+        assert own.current
+
+        assert page.press(button).status == "200"
+
+        expect(page.page.locator("#session-list")).to_be_hidden()
+        expect(page.page.locator("#session-rows tr")).to_have_count(0)
+
+
+def test_more_lists_the_next_page(chromium: Browser, api: str, stack: LocalDeployment) -> None:
     user = "many-devices"
     other_devices = HttpClient(stack.url)
     for _ in range(PAGE_SIZE):

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from infra.events import http_api_event
+from infra.local.events import http_api_event
 from tests.support.bad_bodies import BAD_ISSUE_BODIES
 from tests.support.handler_calls import call, expected_body
 from tests.support.service import TABLE_NAME, Service

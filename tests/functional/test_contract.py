@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from infra.events import http_api_event
+from infra.local.events import http_api_event
 from tests.support.handler_calls import USER_ID, Answer, call, expected_body
 from tests.support.service import TABLE_NAME, Service
 from token_service.handlers import health, issue, refresh, validate

@@ -9,7 +9,7 @@ import pytest
 from botocore.config import Config
 from botocore.stub import Stubber
 
-from infra.provision import REGION
+from infra.local.provision import REGION
 from tests.support.handler_calls import FORGED_TOKEN, call, expected_body
 from tests.support.service import TABLE_NAME, Service
 from token_service import composition

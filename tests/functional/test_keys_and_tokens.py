@@ -7,7 +7,7 @@ import time
 
 import jwt
 
-from infra import keys as key_commands
+from infra.keys import rings
 from tests.support.handler_calls import USER_ID, call
 from tests.support.service import Service, build_service
 from token_service.config import Settings
@@ -70,7 +70,7 @@ def test_key_rings_are_stored_as_secure_strings_with_32_byte_keys(service: Servi
 
 def test_init_never_overwrites_a_ring(service: Service, settings: Settings) -> None:
     before = service.ssm.get_parameter(Name=settings.access_keys_parameter, WithDecryption=True)["Parameter"]
-    assert key_commands.init(service.ssm, settings.access_keys_parameter) is False
+    assert rings.init(service.ssm, settings.access_keys_parameter) is False
     after = service.ssm.get_parameter(Name=settings.access_keys_parameter, WithDecryption=True)["Parameter"]
     assert after["Value"] == before["Value"] and after["Version"] == before["Version"]
 

@@ -13,8 +13,8 @@ import boto3
 import jwt
 import pytest
 
-from infra.events import authorizer_event, http_api_event
-from infra.provision import REGION
+from infra.local.events import authorizer_event, http_api_event
+from infra.local.provision import REGION
 from tests.support.handler_calls import FORGED_TOKEN, USER_ID, Answer, call, end_session_call, expected_body
 from tests.support.service import TABLE_NAME, Service, build_service
 from token_service.config import TokenSource

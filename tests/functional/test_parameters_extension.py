@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from infra.parameters_extension import ParametersExtension
+from infra.local.parameters_extension import ParametersExtension
 from tests.support.handler_calls import FORGED_TOKEN, USER_ID, call
 from tests.support.service import Service
 from token_service import composition

@@ -29,7 +29,7 @@ import pytest
 from hypothesis import HealthCheck, example, given
 from hypothesis import strategies as st
 
-from infra.events import http_api_event
+from infra.local.events import http_api_event
 from tests.support.handler_calls import USER_ID, call
 from tests.support.service import Service
 from token_service.handlers import health, issue, refresh, revoke, validate

@@ -21,8 +21,8 @@ import jwt
 import pytest
 from moto.server import ThreadedMotoServer
 
-from infra.events import http_api_event
-from infra.provision import REGION, create_key_rings, create_table
+from infra.local.events import http_api_event
+from infra.local.provision import REGION, create_key_rings, create_table
 from infra.template import Template
 from tests.support.handler_calls import FORGED_TOKEN, USER_ID, Answer, call, end_session_call, expected_body
 from tests.support.service import STAGE, TABLE_NAME, Service, build_service

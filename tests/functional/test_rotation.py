@@ -10,8 +10,8 @@ import boto3
 import jwt
 import pytest
 
-from infra import keys as key_commands
-from infra.provision import REGION
+from infra.keys import command, rings
+from infra.local.provision import REGION
 from infra.template import Template
 from tests.support.handler_calls import USER_ID, Answer, call
 from tests.support.service import STAGE, Service, build_service
@@ -32,8 +32,8 @@ class Clock:
         return self.now
 
 
-def policies() -> dict[str, key_commands.RingPolicy]:
-    return key_commands.policies(Template.load(parameters={"Stage": STAGE}, resource_names={"SessionsTable": "t"}))
+def policies() -> dict[str, rings.RingPolicy]:
+    return rings.policies(Template.load(parameters={"Stage": STAGE}, resource_names={"SessionsTable": "t"}))
 
 
 def kid(token: str) -> str:
@@ -75,7 +75,7 @@ def test_a_rotation_gives_no_false_401_to_warm_or_cold_functions(service: Servic
 
     rotated_at = start + 5
     for policy in policies().values():
-        key_commands.rotate(service.ssm, policy, rotated_at)
+        rings.rotate(service.ssm, policy, rotated_at)
     switch = rotated_at + policies()["access"].publish_delay
 
     signing_kids = []
@@ -99,7 +99,7 @@ def test_a_token_naming_a_kid_the_cached_ring_lacks_rereads_the_ring_once(servic
     warm = build_service(settings, service.ssm, service.dynamodb)
     assert validate_status(warm, log_in(warm).cookie_value("accessToken")) == 200
     reads = ssm_reads(service.ssm)
-    key_commands.rotate(service.ssm, policies()["access"], int(time.time()), immediately=True)
+    rings.rotate(service.ssm, policies()["access"], int(time.time()), immediately=True)
     cold = build_service(settings, service.ssm, service.dynamodb)
     token = log_in(cold).cookie_value("accessToken")
     reads.clear()
@@ -119,7 +119,7 @@ def test_rotating_twice_within_a_session_lifetime_keeps_every_session_refreshabl
     refresh_token = log_in(function).cookie_value("refreshToken")
     policy = policies()["refresh"]
     for rotation in (start + 1, start + policy.publish_delay + 10):
-        key_commands.rotate(service.ssm, policy, rotation)
+        rings.rotate(service.ssm, policy, rotation)
 
     clock.now = start + 2 * policy.publish_delay + 20
     later = build_service(settings, service.ssm, service.dynamodb, clock=clock)
@@ -131,12 +131,12 @@ def test_a_key_is_dropped_once_no_token_signed_with_it_can_be_alive(service: Ser
     policy = policies()["access"]
     first = set(ring_keys(service.ssm, policy.name))
     now = int(time.time())
-    key_commands.rotate(service.ssm, policy, now)
+    rings.rotate(service.ssm, policy, now)
     second_switch = now + policy.publish_delay
 
-    key_commands.rotate(service.ssm, policy, second_switch + policy.token_lifetime - 10)
+    rings.rotate(service.ssm, policy, second_switch + policy.token_lifetime - 10)
     assert first <= set(ring_keys(service.ssm, policy.name)), "its tokens may still be alive"
-    key_commands.rotate(service.ssm, policy, second_switch + policy.token_lifetime + 60)
+    rings.rotate(service.ssm, policy, second_switch + policy.token_lifetime + 60)
     assert not first & set(ring_keys(service.ssm, policy.name)), "none of its tokens can be alive"
 
 
@@ -146,10 +146,10 @@ def ring_keys(ssm: SSMClient, name: str) -> dict[str, Any]:
 
 
 def test_rotate_honours_the_templates_ring_name_overrides(service: Service, capsys: pytest.CaptureFixture[str]) -> None:
-    key_commands.init(service.ssm, "/acme/access-ring")
+    rings.init(service.ssm, "/acme/access-ring")
     before = set(ring_keys(service.ssm, "/acme/access-ring"))
 
-    code = key_commands.main(
+    code = command.main(
         ["rotate", "--stage", STAGE, "--ring", "access", "--parameter", "AccessKeyRingName=acme/access-ring"]
     )
 
@@ -159,8 +159,8 @@ def test_rotate_honours_the_templates_ring_name_overrides(service: Service, caps
 
 
 def test_rotate_keeps_the_rings_customer_managed_kms_key(service: Service) -> None:
-    key_commands.init(service.ssm, "/acme/cmk-ring", kms_key_id="alias/acme-keys")
-    key_commands.rotate(service.ssm, key_commands.RingPolicy("/acme/cmk-ring", 600, 360), int(time.time()))
+    rings.init(service.ssm, "/acme/cmk-ring", kms_key_id="alias/acme-keys")
+    rings.rotate(service.ssm, rings.RingPolicy("/acme/cmk-ring", 600, 360), int(time.time()))
 
     (described,) = service.ssm.describe_parameters(ParameterFilters=[{"Key": "Name", "Values": ["/acme/cmk-ring"]}])[
         "Parameters"
@@ -171,7 +171,7 @@ def test_rotate_keeps_the_rings_customer_managed_kms_key(service: Service) -> No
 def test_rotating_a_missing_ring_says_so_without_a_traceback(
     service: Service, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = key_commands.main(["rotate", "--stage", "nosuchstage"])
+    code = command.main(["rotate", "--stage", "nosuchstage"])
 
     error = capsys.readouterr().err
     assert code == 1
@@ -189,10 +189,10 @@ def test_two_concurrent_rotations_lose_no_key(service: Service) -> None:
     def rotate_in_between(**_: object) -> None:
         """Another operator's rotation lands between this rotation's read and its write."""
         if not theirs:
-            theirs.append(key_commands.rotate(other_operator, policy, int(time.time())).kid)
+            theirs.append(rings.rotate(other_operator, policy, int(time.time())).kid)
 
     service.ssm.meta.events.register("before-call.ssm.PutParameter", rotate_in_between)
-    mine = key_commands.rotate(service.ssm, policy, int(time.time())).kid
+    mine = rings.rotate(service.ssm, policy, int(time.time())).kid
 
     assert {mine, *theirs} <= set(ring_keys(service.ssm, policy.name))
     assert len(theirs) == 1
@@ -204,19 +204,19 @@ def test_rotating_immediately_needs_force_and_then_drops_every_other_key(
     name = policies()["refresh"].name
     before = set(ring_keys(service.ssm, name))
     with pytest.raises(SystemExit) as refused:
-        key_commands.main(["rotate", "--stage", STAGE, "--ring", "refresh", "--immediately"])
+        command.main(["rotate", "--stage", STAGE, "--ring", "refresh", "--immediately"])
     assert refused.value.code == 2
     assert "every user is logged out" in capsys.readouterr().err
     assert set(ring_keys(service.ssm, name)) == before
 
-    assert key_commands.main(["rotate", "--stage", STAGE, "--ring", "refresh", "--immediately", "--force"]) == 0
+    assert command.main(["rotate", "--stage", STAGE, "--ring", "refresh", "--immediately", "--force"]) == 0
     after = ring_keys(service.ssm, name)
     assert len(after) == 1 and not before & set(after)
 
 
 def test_the_key_commands_never_print_a_key(service: Service, capsys: pytest.CaptureFixture[str]) -> None:
-    key_commands.main(["init", "--stage", "fresh"])
-    key_commands.main(["rotate", "--stage", "fresh"])
+    command.main(["init", "--stage", "fresh"])
+    command.main(["rotate", "--stage", "fresh"])
     output = capsys.readouterr()
 
     for ring in ("access", "refresh"):

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import pytest
 
-from infra.local import LocalStack
+from infra.local.deployment import LocalDeployment
 from tests.support.api_gateway import FORBIDDEN, UNAUTHORIZED, kinds
 from tests.support.http_client import HttpClient
 from tests.support.tokens import issued, refused_access_tokens
@@ -26,7 +26,7 @@ PROTECTED = [("GET", "/tokens/sessions"), ("DELETE", "/tokens/sessions/" + "A" *
     "headers", [{}, {"Cookie": ""}, {"Authorization": "Bearer x"}], ids=["nothing", "empty cookie", "bearer only"]
 )
 def test_without_a_cookie_header_it_is_401_and_nothing_runs(
-    stack: LocalStack, client: HttpClient, method: str, path: str, headers: dict[str, str]
+    stack: LocalDeployment, client: HttpClient, method: str, path: str, headers: dict[str, str]
 ) -> None:
     with stack.captured_events() as events:
         answer = client.request(method, path, headers=headers)
@@ -36,7 +36,7 @@ def test_without_a_cookie_header_it_is_401_and_nothing_runs(
 
 @pytest.mark.parametrize(("method", "path"), PROTECTED)
 def test_a_bad_access_token_is_403_before_any_route_function_runs(
-    stack: LocalStack, new_client: Callable[[], HttpClient], method: str, path: str
+    stack: LocalDeployment, new_client: Callable[[], HttpClient], method: str, path: str
 ) -> None:
     tokens = refused_access_tokens(stack, new_client) | {"garbage": "garbage", "three dots": "a.b.c"}
     for name, token in tokens.items():
@@ -46,14 +46,14 @@ def test_a_bad_access_token_is_403_before_any_route_function_runs(
         assert kinds(events) == ["authorizer"], name
 
 
-def test_a_cookie_without_the_access_token_is_403(stack: LocalStack, client: HttpClient) -> None:
+def test_a_cookie_without_the_access_token_is_403(stack: LocalDeployment, client: HttpClient) -> None:
     with stack.captured_events() as events:
         answer = client.get("/tokens/sessions", headers={"Cookie": f"theme=dark; t={uuid.uuid4()}"})
     assert (answer.status, answer.body, kinds(events)) == (403, FORBIDDEN, ["authorizer"])
 
 
 def test_the_authorizer_gets_the_route_and_the_cookie_header_as_its_identity_source(
-    stack: LocalStack, new_client: Callable[[], HttpClient]
+    stack: LocalDeployment, new_client: Callable[[], HttpClient]
 ) -> None:
     device = issued(new_client)
     cookie = f"accessToken={device.cookie_value('accessToken')}"
@@ -73,7 +73,7 @@ def test_the_authorizer_gets_the_route_and_the_cookie_header_as_its_identity_sou
 
 @pytest.mark.parametrize("allowed", [True, False], ids=["an allowance", "a denial"])
 def test_an_answer_is_served_from_the_cache_for_the_same_cookie_header(
-    stack: LocalStack, new_client: Callable[[], HttpClient], allowed: bool
+    stack: LocalDeployment, new_client: Callable[[], HttpClient], allowed: bool
 ) -> None:
     token = issued(new_client).cookie_value("accessToken") if allowed else "forged"
     cookie = {"Cookie": f"accessToken={token}; t={uuid.uuid4()}"}  # a header no other test sends

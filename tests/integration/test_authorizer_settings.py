@@ -13,10 +13,10 @@ from typing import ClassVar
 
 import pytest
 
-from infra.local import LocalStack
+from infra.local.deployment import LocalDeployment
 from tests.support.api_gateway import FORBIDDEN, UNAUTHORIZED, kinds
 from tests.support.http_client import HttpClient
-from tests.support.stack_fixtures import local_stack
+from tests.support.stack_fixtures import local_deployment
 from tests.support.tokens import issued
 
 
@@ -26,13 +26,13 @@ def isolated_aws_environment() -> None:
 
 
 @pytest.fixture(scope="class")
-def stack(request: pytest.FixtureRequest) -> Iterator[LocalStack]:
-    with local_stack(request.cls.parameters) as running:
+def stack(request: pytest.FixtureRequest) -> Iterator[LocalDeployment]:
+    with local_deployment(request.cls.parameters) as running:
         yield running
 
 
 @pytest.fixture
-def new_client(stack: LocalStack) -> Callable[[], HttpClient]:
+def new_client(stack: LocalDeployment) -> Callable[[], HttpClient]:
     return lambda: HttpClient(stack.url)
 
 
@@ -47,7 +47,7 @@ class TestAShortCache:
     parameters: ClassVar = {"AuthorizerCacheSeconds": "5"}
 
     def test_a_revoked_sessions_access_token_is_refused_once_the_cache_time_has_passed(
-        self, stack: LocalStack, new_client: Callable[[], HttpClient]
+        self, stack: LocalDeployment, new_client: Callable[[], HttpClient]
     ) -> None:
         device = issued(new_client)
         cookie = {"Cookie": f"accessToken={device.cookie_value('accessToken')}"}
@@ -70,7 +70,7 @@ class TestTheBearerHeaderWithoutTheSessionCheck:
     parameters: ClassVar = {"AuthorizerTokenSource": "bearer", "AuthorizerChecksSession": "false"}
 
     def test_the_bearer_header_opens_and_is_the_cache_key(
-        self, stack: LocalStack, new_client: Callable[[], HttpClient]
+        self, stack: LocalDeployment, new_client: Callable[[], HttpClient]
     ) -> None:
         device = issued(new_client)
         with stack.captured_events() as events:
@@ -79,7 +79,7 @@ class TestTheBearerHeaderWithoutTheSessionCheck:
         assert kinds(events) == ["authorizer", "route", "route"]
 
     def test_the_cookie_alone_is_401_and_nothing_runs(
-        self, stack: LocalStack, new_client: Callable[[], HttpClient]
+        self, stack: LocalDeployment, new_client: Callable[[], HttpClient]
     ) -> None:
         device = issued(new_client)
         with stack.captured_events() as events:
@@ -87,7 +87,7 @@ class TestTheBearerHeaderWithoutTheSessionCheck:
         assert (answer.status, answer.body, events) == (401, UNAUTHORIZED, [])
 
     def test_a_revoked_sessions_token_still_opens_until_it_expires(
-        self, stack: LocalStack, new_client: Callable[[], HttpClient]
+        self, stack: LocalDeployment, new_client: Callable[[], HttpClient]
     ) -> None:
         device = issued(new_client)
         token = bearer(device)
@@ -97,7 +97,7 @@ class TestTheBearerHeaderWithoutTheSessionCheck:
         assert (answer.status, kinds(events)) == (200, ["authorizer", "route"])
 
     def test_a_token_outside_the_identity_source_never_decides_its_cached_answer(
-        self, stack: LocalStack, new_client: Callable[[], HttpClient]
+        self, stack: LocalDeployment, new_client: Callable[[], HttpClient]
     ) -> None:
         # A client that sends its cookie and a placeholder Authorization header: were the cookie's
         # token to decide, the answer cached on the placeholder would open the route to anyone.
@@ -114,14 +114,14 @@ class TestEitherSource:
     parameters: ClassVar = {"AuthorizerTokenSource": "either"}
 
     def test_without_a_token_the_authorizer_itself_refuses(
-        self, stack: LocalStack, new_client: Callable[[], HttpClient]
+        self, stack: LocalDeployment, new_client: Callable[[], HttpClient]
     ) -> None:
         with stack.captured_events() as events:
             answer = new_client().get("/tokens/sessions")
         assert (answer.status, answer.body, kinds(events)) == (403, FORBIDDEN, ["authorizer"])
 
     def test_the_cookie_or_the_bearer_header_opens_and_nothing_is_cached(
-        self, stack: LocalStack, new_client: Callable[[], HttpClient]
+        self, stack: LocalDeployment, new_client: Callable[[], HttpClient]
     ) -> None:
         device = issued(new_client)
         with stack.captured_events() as events:

@@ -6,7 +6,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from infra.local import LocalStack
+from infra.local.deployment import LocalDeployment
 from tests.support.http_client import HttpClient, claims
 from tests.support.stack_fixtures import dynamodb_of, scan_sessions
 
@@ -17,7 +17,7 @@ CHAIN = ("issue", "validate", "refresh", "validate", "refresh")
 EXPECTED_STATUS = 200
 
 
-def run_client(stack: LocalStack, number: int, start: threading.Barrier) -> tuple[dict[str, str], list[str]]:
+def run_client(stack: LocalDeployment, number: int, start: threading.Barrier) -> tuple[dict[str, str], list[str]]:
     """Chains of issue/validate/refresh; returns each session's last refresh-token id and any failures."""
     user_id = f"user-{number:02d}"
     sessions: dict[str, str] = {}
@@ -42,7 +42,7 @@ def run_client(stack: LocalStack, number: int, start: threading.Barrier) -> tupl
     return sessions, failures
 
 
-def test_sixteen_clients_at_once(stack: LocalStack) -> None:
+def test_sixteen_clients_at_once(stack: LocalDeployment) -> None:
     start = threading.Barrier(CLIENTS)
     began = time.perf_counter()
     with ThreadPoolExecutor(max_workers=CLIENTS) as pool:
@@ -62,7 +62,7 @@ def test_sixteen_clients_at_once(stack: LocalStack) -> None:
     print(f"{CLIENTS * REQUESTS_PER_CLIENT} requests from {CLIENTS} clients in {elapsed:.2f} s")
 
 
-def test_concurrent_refreshes_with_one_token_rotate_it_once_and_revoke_the_session(stack: LocalStack) -> None:
+def test_concurrent_refreshes_with_one_token_rotate_it_once_and_revoke_the_session(stack: LocalDeployment) -> None:
     """Two tabs, a retry, or a thief: with the default grace window of 0 only one request can win."""
     first = HttpClient(stack.url)
     first.post("/tokens", json_body={"id": "racer"})

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from infra.local import LocalStack
+from infra.local.deployment import LocalDeployment
 from tests.support.bad_bodies import BAD_ISSUE_BODIES
 from tests.support.http_client import USER_ID, HttpClient, claims, error_body, message_body
 from tests.support.stack_fixtures import scan_sessions
@@ -38,7 +38,7 @@ def test_validate_with_a_garbage_access_token_is_401(client: HttpClient, token: 
 
 
 def test_validate_refuses_expired_wrong_type_and_unknown_key_tokens_with_401(
-    stack: LocalStack, new_client: Callable[[], HttpClient]
+    stack: LocalDeployment, new_client: Callable[[], HttpClient]
 ) -> None:
     for token in refused_access_tokens(stack, new_client).values():
         answer = new_client().get("/tokens/validate", headers={"Cookie": f"accessToken={token}"})
@@ -58,7 +58,7 @@ def test_validate_accepts_a_bearer_header(new_client: Callable[[], HttpClient]) 
 
 
 def test_the_refresh_cookie_travels_to_the_token_routes_only(
-    stack: LocalStack, new_client: Callable[[], HttpClient]
+    stack: LocalDeployment, new_client: Callable[[], HttpClient]
 ) -> None:
     client = issued(new_client)
     with stack.captured_events() as events:
@@ -75,7 +75,7 @@ def test_refresh_with_a_garbage_refresh_token_is_401(client: HttpClient, token: 
 
 
 def test_refresh_with_an_access_token_or_an_expired_one_is_401(
-    stack: LocalStack, new_client: Callable[[], HttpClient]
+    stack: LocalDeployment, new_client: Callable[[], HttpClient]
 ) -> None:
     access = issued(new_client).cookie_value("accessToken")
     now = int(time.time())
@@ -93,7 +93,7 @@ def test_refresh_with_an_access_token_or_an_expired_one_is_401(
 
 
 def test_refresh_of_a_session_the_server_does_not_know_is_419(
-    stack: LocalStack, client: HttpClient, dynamodb: DynamoDBClient
+    stack: LocalDeployment, client: HttpClient, dynamodb: DynamoDBClient
 ) -> None:
     now = int(time.time())
     forged = codec(stack, TokenUse.REFRESH).mint(
@@ -135,7 +135,7 @@ def test_issue_refuses_a_body_over_16_kib_with_413(client: HttpClient) -> None:
 
 
 def test_revoke_clears_both_cookies_and_ends_the_session(
-    stack: LocalStack, new_client: Callable[[], HttpClient], dynamodb: DynamoDBClient
+    stack: LocalDeployment, new_client: Callable[[], HttpClient], dynamodb: DynamoDBClient
 ) -> None:
     client = issued(new_client)
     session_id = claims(client.cookie_value("refreshToken"))["sid"]

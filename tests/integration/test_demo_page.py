@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from infra import demo
-from infra.local import LocalStack
+from infra.local import banner, demo
+from infra.local.deployment import LocalDeployment
 from tests.support.http_client import HttpClient
 from tests.support.openapi import documented_operations
 from token_service.http_api import messages
@@ -30,7 +30,7 @@ def test_the_page_inserts_what_the_api_sends_as_text_never_as_html(client: HttpC
         assert html_sink not in page
 
 
-def test_the_page_is_no_route_of_the_template_nor_of_the_document(stack: LocalStack) -> None:
+def test_the_page_is_no_route_of_the_template_nor_of_the_document(stack: LocalDeployment) -> None:
     routes = {(route.method, route.path) for route in stack.template.routes()} | set(documented_operations())
     assert [path for _, path in routes if path.startswith(demo.PATH)] == []
     assert (stack.api.routes.keys() & {("GET", demo.PATH), ("ANY", demo.PATH)}) == set()
@@ -45,5 +45,5 @@ def test_the_root_still_answers_hello_token(client: HttpClient) -> None:
     assert client.get("/").text == messages.HEALTH
 
 
-def test_make_run_names_the_page(stack: LocalStack) -> None:
-    assert f"  try it        {stack.url}{demo.PATH}  " in stack.describe()
+def test_make_run_names_the_page(stack: LocalDeployment) -> None:
+    assert f"  try it        {stack.url}{demo.PATH}  " in banner.describe(stack)

@@ -19,8 +19,8 @@ from referencing.jsonschema import DRAFT202012
 from schemathesis import GenerationMode
 from schemathesis import checks as schemathesis_checks
 
-from infra.local import LocalStack
-from infra.provision import create_table
+from infra.local.deployment import LocalDeployment
+from infra.local.provision import create_table
 from infra.template import Template
 from tests.support.http_client import USER_ID, Answer, HttpClient, claims
 from tests.support.openapi import DOCUMENT_PATH, DOCUMENT_URI, document, documented_operations, resolved
@@ -360,7 +360,7 @@ def test_each_documented_answer_is_what_the_stack_answers(case: Case, new_client
     assert sorted(cookie.split("=", 1)[0] for cookie in answer.set_cookies) == case.cookies_set
 
 
-def test_a_failing_table_is_documented(stack: LocalStack, dynamodb: DynamoDBClient) -> None:
+def test_a_failing_table_is_documented(stack: LocalDeployment, dynamodb: DynamoDBClient) -> None:
     client = HttpClient(stack.url)
     assert client.post("/tokens", json_body={"id": USER_ID}).status == 200
     refresh_token, session = client.cookie_value("refreshToken"), session_id(client)
@@ -410,7 +410,7 @@ schema.config.generation.update(modes=[GenerationMode.POSITIVE, GenerationMode.N
 
 @schema.parametrize()
 @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
-def test_no_answer_violates_the_document(case: schemathesis.Case[Any], stack: LocalStack) -> None:
+def test_no_answer_violates_the_document(case: schemathesis.Case[Any], stack: LocalDeployment) -> None:
     if case.method.upper() != case.operation.method.upper():
         # Methods a route does not have are the gateway's 404, outside the document.
         return

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from infra.local import LocalStack
+from infra.local.deployment import LocalDeployment
 from tests.support.http_client import HttpClient, claims, error_body, message_body
 from tests.support.stack_fixtures import scan_sessions
 from tests.support.tokens import issued
@@ -51,7 +51,7 @@ def listing(device: HttpClient, query: str = "") -> tuple[int, dict[str, Any]]:
 
 
 def test_the_listing_shows_live_sessions_newest_first_and_which_one_asks(
-    stack: LocalStack, user: str, dynamodb: DynamoDBClient
+    stack: LocalDeployment, user: str, dynamodb: DynamoDBClient
 ) -> None:
     devices: list[HttpClient] = []
     for agent in ("laptop/1.0", "phone/2.0", "tablet/3.0"):
@@ -138,7 +138,7 @@ def test_a_query_over_1024_characters_is_400(new_client: Callable[[], HttpClient
 
 
 def test_ending_another_of_ones_sessions_stops_its_refresh_and_keeps_this_one(
-    stack: LocalStack, new_client: Callable[[], HttpClient], user: str, dynamodb: DynamoDBClient
+    stack: LocalDeployment, new_client: Callable[[], HttpClient], user: str, dynamodb: DynamoDBClient
 ) -> None:
     laptop, phone = issued(new_client, user), issued(new_client, user)
 
@@ -152,7 +152,7 @@ def test_ending_another_of_ones_sessions_stops_its_refresh_and_keeps_this_one(
 
 
 def test_ending_the_current_session_clears_both_cookies(
-    stack: LocalStack, new_client: Callable[[], HttpClient], user: str, dynamodb: DynamoDBClient
+    stack: LocalDeployment, new_client: Callable[[], HttpClient], user: str, dynamodb: DynamoDBClient
 ) -> None:
     device = issued(new_client, user)
     session_id, refresh_token = session_of(device), device.cookie_value("refreshToken")
@@ -168,7 +168,7 @@ def test_ending_the_current_session_clears_both_cookies(
 
 
 def test_another_users_an_unknown_or_an_ended_session_is_404_alike(
-    stack: LocalStack, new_client: Callable[[], HttpClient], user: str, dynamodb: DynamoDBClient
+    stack: LocalDeployment, new_client: Callable[[], HttpClient], user: str, dynamodb: DynamoDBClient
 ) -> None:
     mine, logged_out, theirs = issued(new_client, user), issued(new_client, user), issued(new_client, f"{user}-b")
     ended = session_of(logged_out)

@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from infra.local import LocalStack
+from infra.local.deployment import LocalDeployment
 from tests.support.http_client import HttpClient
 from tests.support.stack_fixtures import scan_sessions
 from tests.support.walkthrough import sessions_walk_through, walk_through
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 
-def test_the_walkthrough(client: HttpClient, stack: LocalStack, dynamodb: DynamoDBClient) -> None:
+def test_the_walkthrough(client: HttpClient, stack: LocalDeployment, dynamodb: DynamoDBClient) -> None:
     stored = walk_through(client, stack.url, lambda: scan_sessions(dynamodb, stack.table_name))
     # The session records who asked, as API Gateway saw them.
     assert (stored["userAgent"], stored["ip"]) == ("insomnia/10.2.0", "127.0.0.1")

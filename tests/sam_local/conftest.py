@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from infra.provision import local_client
-from infra.sam_local import SamLocal
+from infra.local.provision import local_client
+from infra.local.sam_local import SamLocal
 from tests.support.http_client import HttpClient
 from tests.support.stack_fixtures import without_outer_aws_settings
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.sam_local import BUILD_DIR, SamLocal
+from infra.local.sam_local import BUILD_DIR, SamLocal
 from infra.template import Template
 
 # PEP 552 flags word: bit 0 = hash-based, bit 1 = check the source. Unchecked hash is 0b01.

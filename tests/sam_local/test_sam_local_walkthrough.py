@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from infra.sam_local import SamLocal
+from infra.local.sam_local import SamLocal
 from tests.support.bad_bodies import BAD_ISSUE_BODIES
 from tests.support.http_client import HttpClient, error_body
 from tests.support.stack_fixtures import scan_sessions

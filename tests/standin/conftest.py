@@ -2,10 +2,10 @@
 
 import pytest
 
-from infra.local import LocalStack
+from infra.local.deployment import LocalDeployment
 
 
 @pytest.fixture(autouse=True)
-def isolated_aws_environment(stack: LocalStack) -> None:
+def isolated_aws_environment(stack: LocalDeployment) -> None:
     """Replaces the in-process tests' per-test isolation: the running stack set the environment its
     handlers run in (AWS_ENDPOINT_URL among it), and a test must not take that away from them."""

@@ -7,6 +7,7 @@ import json
 import os
 import queue
 import re
+import shlex
 import signal
 import socket
 import subprocess
@@ -18,6 +19,8 @@ from pathlib import Path
 from typing import IO
 
 import pytest
+
+from infra.local.banner import COMMAND_PREFIX
 
 ROOT = Path(__file__).resolve().parents[2]
 STARTUP_SECONDS = 30
@@ -36,6 +39,7 @@ class Command:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            process_group=0,  # a group of its own, as a shell's job: signals to it reach no test
         )
         assert self.process.stdout is not None
         self._lines = queue.Queue[str]()
@@ -117,7 +121,7 @@ def test_the_banner_comes_first_each_request_prints_one_line_and_ctrl_c_stops_cl
         r"answers cached 10 s\n",
         banner,
     )
-    assert "dynamodb scan --table-name token-service-local-sessions" in banner
+    assert 'scan(TableName="token-service-local-sessions")' in banner
     front, endpoint = address(banner, "HTTP API"), address(banner, "AWS endpoint")
 
     idle = http.client.HTTPConnection(*front, timeout=10)
@@ -167,16 +171,45 @@ def test_function_logs_show_what_lambda_would_log_and_sigterm_stops_cleanly(comm
     assert stdout.endswith("stopped\n")
 
 
-def test_when_the_aws_endpoint_dies_the_command_says_so_and_exits_1(command: Command) -> None:
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
+def test_a_stop_signal_to_the_process_group_stops_cleanly(command: Command, stop_signal: signal.Signals) -> None:
+    # What `timeout`, docker and systemd send (SIGTERM) and a terminal's Ctrl-C (SIGINT): the child gets it too.
+    command.until_ready()
+
+    os.killpg(command.process.pid, stop_signal)
+    stdout, stderr = command.finish()
+
+    assert command.process.returncode == 0, stdout + stderr
+    assert stdout.endswith("stopped\n")
+    assert "error" not in stderr
+
+
+@pytest.mark.parametrize("kill_signal", [signal.SIGKILL, signal.SIGTERM])
+def test_when_the_aws_endpoint_dies_the_command_says_so_and_exits_1(
+    command: Command, kill_signal: signal.Signals
+) -> None:
     banner = command.until_ready()
     pid = re.search(r"AWS endpoint .* pid (\d+)\)", banner)
     assert pid is not None, banner
-    os.kill(int(pid[1]), signal.SIGKILL)
+    os.kill(int(pid[1]), kill_signal)
 
     _, stderr = command.finish()
 
     assert command.process.returncode == 1
-    assert f"the AWS endpoint (moto, pid {pid[1]}) exited with code -9" in stderr
+    assert f"the AWS endpoint (moto, pid {pid[1]}) exited with code {-kill_signal}" in stderr
+
+
+def test_every_command_the_banner_prints_runs_as_printed(command: Command) -> None:
+    banner = command.until_ready()
+    printed = [line.removeprefix(COMMAND_PREFIX) for line in banner.splitlines() if line.startswith(COMMAND_PREFIX)]
+    assert printed, banner
+    # As from a shell with no AWS settings at all: no credentials, region or endpoint but those printed.
+    environment = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
+    for line in printed:
+        finished = subprocess.run(
+            shlex.split(line), cwd=ROOT, env=environment, capture_output=True, text=True, timeout=60, check=False
+        )
+        assert finished.returncode == 0, f"{line}\n{finished.stdout}{finished.stderr}"
 
 
 def run_until_it_exits(*options: str) -> subprocess.CompletedProcess[str]:

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from infra.local import LocalStack
+from infra.local.deployment import LocalDeployment
 from tests.support.http_client import USER_ID, HttpClient
 
 REFERENCE = Path(__file__).resolve().parents[1] / "events" / "http-api-proxy.json"
@@ -44,7 +44,9 @@ def reference() -> dict[str, Any]:
     return document
 
 
-def test_the_front_builds_api_gateways_event(stack: LocalStack, client: HttpClient, reference: dict[str, Any]) -> None:
+def test_the_front_builds_api_gateways_event(
+    stack: LocalDeployment, client: HttpClient, reference: dict[str, Any]
+) -> None:
     # Given a request with everything an event can carry: a query, cookies, headers and a body
     with stack.captured_events() as events:
         answer = client.post(

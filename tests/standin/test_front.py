@@ -13,15 +13,18 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from infra.front import Event, Function, LambdaAuthorizer, LocalApi, Reply, lambda_reply
-from infra.local import LocalStack
+from infra.local.authorizers import LambdaAuthorizer
+from infra.local.deployment import LocalDeployment
+from infra.local.front import LocalApi
+from infra.local.functions import Event, Function
+from infra.local.responses import Reply, lambda_reply
 from tests.support.http_client import USER_ID, HttpClient, message_body
 
 NOT_FOUND = b'{"message":"Not Found"}'
 ISSUED = message_body("Token이 정상적으로 발급되었습니다.")
 
 
-def connection(stack: LocalStack) -> http.client.HTTPConnection:
+def connection(stack: LocalDeployment) -> http.client.HTTPConnection:
     address = urlsplit(stack.url)
     assert address.hostname is not None
     return http.client.HTTPConnection(address.hostname, address.port, timeout=10)
@@ -38,14 +41,14 @@ def test_an_unknown_route_is_api_gateways_404(client: HttpClient, method: str, p
     assert answer.body == (b"" if method == "HEAD" else NOT_FOUND)
 
 
-def test_the_routes_and_their_functions_come_from_the_template(stack: LocalStack) -> None:
+def test_the_routes_and_their_functions_come_from_the_template(stack: LocalDeployment) -> None:
     served = {route: function.handler_path for route, function in stack.api.routes.items()}
     assert served == {(route.method, route.path): route.handler for route in stack.template.routes()}
     health = stack.api.routes[("GET", "/")]
     assert (health.name, health.memory_mb, health.timeout_seconds) == ("HealthFunction", 512, 10)
 
 
-def test_a_binary_body_reaches_the_handler_base64_encoded(stack: LocalStack, client: HttpClient) -> None:
+def test_a_binary_body_reaches_the_handler_base64_encoded(stack: LocalDeployment, client: HttpClient) -> None:
     with stack.captured_events() as events:
         answer = client.post(
             "/tokens", body=json.dumps({"id": USER_ID}).encode(), headers={"Content-Type": "application/octet-stream"}
@@ -55,7 +58,7 @@ def test_a_binary_body_reaches_the_handler_base64_encoded(stack: LocalStack, cli
     assert json.loads(base64.b64decode(events[0]["body"])) == {"id": USER_ID}
 
 
-def test_one_connection_carries_many_requests(stack: LocalStack) -> None:
+def test_one_connection_carries_many_requests(stack: LocalDeployment) -> None:
     client = connection(stack)
     try:
         for _ in range(3):
@@ -69,7 +72,7 @@ def test_one_connection_carries_many_requests(stack: LocalStack) -> None:
         client.close()
 
 
-def test_a_chunked_request_body_is_read_whole(stack: LocalStack) -> None:
+def test_a_chunked_request_body_is_read_whole(stack: LocalDeployment) -> None:
     def chunks() -> Iterator[bytes]:
         yield b'{"id": '
         yield json.dumps(USER_ID).encode() + b"}"
@@ -85,7 +88,7 @@ def test_a_chunked_request_body_is_read_whole(stack: LocalStack) -> None:
         client.close()
 
 
-def test_a_request_over_api_gateways_payload_limit_is_413_unread(stack: LocalStack) -> None:
+def test_a_request_over_api_gateways_payload_limit_is_413_unread(stack: LocalDeployment) -> None:
     address = urlsplit(stack.url)
     with socket.create_connection((address.hostname, address.port), timeout=10) as raw:
         raw.sendall(b"POST /tokens HTTP/1.1\r\nHost: local\r\nContent-Length: 10485761\r\n\r\n")
@@ -94,7 +97,7 @@ def test_a_request_over_api_gateways_payload_limit_is_413_unread(stack: LocalSta
     assert answer.endswith(b'{"message":"Request Entity Too Large"}')
 
 
-def test_a_chunked_body_over_the_limit_is_413_and_not_kept(stack: LocalStack) -> None:
+def test_a_chunked_body_over_the_limit_is_413_and_not_kept(stack: LocalDeployment) -> None:
     def chunks() -> Iterator[bytes]:
         for _ in range(11):
             yield b"x" * (1024 * 1024)

@@ -18,8 +18,8 @@ from urllib.parse import urlsplit
 import pytest
 from botocore.exceptions import ClientError
 
-from infra.local import LocalStack
-from infra.provision import local_client
+from infra.local.deployment import LocalDeployment
+from infra.local.provision import local_client
 from tests.support.http_client import HttpClient
 from tests.support.stack_fixtures import scan_sessions
 
@@ -63,7 +63,7 @@ UNBOUNDED_LIMIT = 16 * 1024 * 1024
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
-def server_of(stack: LocalStack, which: str) -> tuple[str, int]:
+def server_of(stack: LocalDeployment, which: str) -> tuple[str, int]:
     url = urlsplit(stack.url if which == "front" else stack.aws_endpoint)
     assert url.hostname is not None and url.port is not None
     return url.hostname, url.port
@@ -84,14 +84,14 @@ def assert_refused(answer: bytes) -> None:
     assert answer == b"" or re.fullmatch(rb"HTTP/1\.1 4\d\d [\w ]+", answer), answer
 
 
-def assert_both_answer_normally(stack: LocalStack) -> None:
+def assert_both_answer_normally(stack: LocalDeployment) -> None:
     assert HttpClient(stack.url).get("/").status == 200
     assert "TableNames" in local_client("dynamodb", stack.aws_endpoint).list_tables()
 
 
 @pytest.mark.parametrize("which", ["front", "AWS endpoint"])
 @pytest.mark.parametrize("request_bytes", MALFORMED.values(), ids=MALFORMED.keys())
-def test_a_malformed_request_is_refused(stack: LocalStack, which: str, request_bytes: bytes) -> None:
+def test_a_malformed_request_is_refused(stack: LocalDeployment, which: str, request_bytes: bytes) -> None:
     with socket.create_connection(server_of(stack, which), timeout=10) as sock:
         sock.sendall(request_bytes)
         assert_refused(first_answer_line(sock))
@@ -100,7 +100,7 @@ def test_a_malformed_request_is_refused(stack: LocalStack, which: str, request_b
 @pytest.mark.parametrize("which", ["front", "AWS endpoint"])
 @pytest.mark.parametrize(("start", "piece"), UNBOUNDED.values(), ids=UNBOUNDED.keys())
 def test_an_unbounded_request_is_cut_off_while_it_is_sent(
-    stack: LocalStack, which: str, start: bytes, piece: bytes
+    stack: LocalDeployment, which: str, start: bytes, piece: bytes
 ) -> None:
     sent = 0
     with socket.create_connection(server_of(stack, which), timeout=10) as sock:
@@ -115,7 +115,7 @@ def test_an_unbounded_request_is_cut_off_while_it_is_sent(
         assert_refused(first_answer_line(sock))
 
 
-def test_both_servers_answer_normally_after_the_corpus(stack: LocalStack) -> None:
+def test_both_servers_answer_normally_after_the_corpus(stack: LocalDeployment) -> None:
     for which in ("front", "AWS endpoint"):
         for request_bytes in MALFORMED.values():
             with socket.create_connection(server_of(stack, which), timeout=10) as sock:
@@ -127,7 +127,7 @@ def test_both_servers_answer_normally_after_the_corpus(stack: LocalStack) -> Non
 # The embedded AWS endpoint answers programs on this machine, never a web page.
 
 
-def endpoint_request(stack: LocalStack, method: str, **headers: str) -> http.client.HTTPResponse:
+def endpoint_request(stack: LocalDeployment, method: str, **headers: str) -> http.client.HTTPResponse:
     client = http.client.HTTPConnection(*server_of(stack, "AWS endpoint"), timeout=10)
     signed = {
         "X-Amz-Target": "DynamoDB_20120810.ListTables",
@@ -147,7 +147,7 @@ def cors_headers(response: http.client.HTTPResponse) -> list[str]:
 
 
 @pytest.mark.parametrize("method", ["POST", "OPTIONS"])
-def test_the_endpoint_refuses_any_request_from_a_web_page(stack: LocalStack, method: str) -> None:
+def test_the_endpoint_refuses_any_request_from_a_web_page(stack: LocalDeployment, method: str) -> None:
     refused = endpoint_request(stack, method, Origin="http://any-page.example")
     assert refused.status == 403
     assert refused.headers["Content-Type"] == "application/json"
@@ -155,18 +155,18 @@ def test_the_endpoint_refuses_any_request_from_a_web_page(stack: LocalStack, met
 
 
 @pytest.mark.parametrize("method", ["POST", "OPTIONS"])
-def test_the_endpoint_sends_no_cors_headers_moto_would_add(stack: LocalStack, method: str) -> None:
+def test_the_endpoint_sends_no_cors_headers_moto_would_add(stack: LocalDeployment, method: str) -> None:
     answer = endpoint_request(stack, method)
     assert answer.status == 200
     assert cors_headers(answer) == []
 
 
 @pytest.mark.parametrize("host", ["rebound.example", "rebound.example:4566", "127.0.0.1.nip.io"])
-def test_the_endpoint_refuses_a_host_that_is_not_loopback(stack: LocalStack, host: str) -> None:
+def test_the_endpoint_refuses_a_host_that_is_not_loopback(stack: LocalDeployment, host: str) -> None:
     assert endpoint_request(stack, "POST", Host=host).status == 403
 
 
-def test_the_endpoint_applies_concurrent_conditional_writes_one_at_a_time(stack: LocalStack) -> None:
+def test_the_endpoint_applies_concurrent_conditional_writes_one_at_a_time(stack: LocalDeployment) -> None:
     start = threading.Barrier(12)
 
     def put_first(_: int) -> bool:
@@ -196,14 +196,18 @@ def test_the_endpoint_applies_concurrent_conditional_writes_one_at_a_time(stack:
 
 
 @pytest.mark.parametrize("user_agent", [b"a\x00b", b"a\x1b[2Jb", b"a\nb", b"a\x7fb", b"a\x01b"])
-def test_a_user_agent_with_a_control_character_http_forbids_is_refused(stack: LocalStack, user_agent: bytes) -> None:
+def test_a_user_agent_with_a_control_character_http_forbids_is_refused(
+    stack: LocalDeployment, user_agent: bytes
+) -> None:
     body = b'{"id": "control-refused"}'
     with socket.create_connection(server_of(stack, "front"), timeout=10) as sock:
         sock.sendall(POST + b"Content-Length: %d\r\nUser-Agent: %s\r\n\r\n%s" % (len(body), user_agent, body))
         assert_refused(first_answer_line(sock))
 
 
-def test_control_characters_are_never_stored_as_the_user_agent(stack: LocalStack, dynamodb: DynamoDBClient) -> None:
+def test_control_characters_are_never_stored_as_the_user_agent(
+    stack: LocalDeployment, dynamodb: DynamoDBClient
+) -> None:
     # Those HTTP allows in a header: a tab, and C1 controls (sent as UTF-8 bytes, read here as Latin-1).
     for number, user_agent in enumerate(["a\tb", "a\u0085b\u009bc".encode().decode("latin-1")]):
         answer = HttpClient(stack.url, user_agent=user_agent).post("/tokens", json_body={"id": f"control-{number}"})

@@ -6,7 +6,9 @@ from typing import Any
 
 import pytest
 
-from infra.local import LocalStack, LocalStackError, process_environment, shared_environment
+from infra.local import LocalDeploymentError
+from infra.local.deployment import LocalDeployment
+from infra.local.environment import process_environment, shared_environment
 from infra.template import Template
 
 
@@ -35,11 +37,11 @@ def test_a_variable_declared_empty_counts_as_undeclared_and_is_set_empty() -> No
 
 @pytest.mark.parametrize("others", [{"B": "3"}, {}], ids=["another value", "not declared"])
 def test_functions_that_differ_stop_the_stack(others: dict[str, str]) -> None:
-    with pytest.raises(LocalStackError, match="F1 and F0 differ in B"):
+    with pytest.raises(LocalDeploymentError, match="F1 and F0 differ in B"):
         shared_environment(template({"B": "2"}, others))
 
 
-def test_the_templates_functions_agree_today(stack: LocalStack) -> None:
+def test_the_templates_functions_agree_today(stack: LocalDeployment) -> None:
     environment = shared_environment(stack.template)
     assert environment["COOKIE_SECURE"] == "false"
     assert environment["SESSIONS_TABLE"] == stack.table_name

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from infra.front import Event
+from infra.local.functions import Event
 
 UNAUTHORIZED = b'{"message":"Unauthorized"}'
 FORBIDDEN = b'{"message":"Forbidden"}'

@@ -12,7 +12,7 @@ import pytest
 from aws_lambda_powertools.utilities import parameters
 from moto import mock_aws
 
-from infra.provision import REGION, create_key_rings, create_table
+from infra.local.provision import REGION, create_key_rings, create_table
 from infra.template import Template
 from tests.support.service import STAGE, TABLE_NAME, Service, build_service
 from token_service.config import Settings

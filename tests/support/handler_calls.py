@@ -9,7 +9,7 @@ from typing import Any
 
 import jwt
 
-from infra.events import http_api_event
+from infra.local.events import http_api_event
 from token_service.handlers import end_session
 from token_service.http_api.endpoint import Endpoint
 

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 import boto3
 import pytest
 
-from infra.local import LocalStack
-from infra.provision import REGION
+from infra.local.deployment import LocalDeployment
+from infra.local.provision import REGION
 from tests.support.http_client import HttpClient
 
 if TYPE_CHECKING:
@@ -50,9 +50,9 @@ def without_outer_aws_settings() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def local_stack(parameters: Mapping[str, str]) -> Iterator[LocalStack]:
+def local_deployment(parameters: Mapping[str, str]) -> Iterator[LocalDeployment]:
     """A local stack with these template parameters on free loopback ports (one at a time per process)."""
-    with without_outer_aws_settings(), LocalStack(port=0, aws_port=0, parameters=parameters) as running:
+    with without_outer_aws_settings(), LocalDeployment(port=0, aws_port=0, parameters=parameters) as running:
         yield running
 
 
@@ -66,22 +66,22 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(scope="session")
-def stack() -> Iterator[LocalStack]:
-    with local_stack({"AllowedOrigins": ALLOWED_ORIGIN}) as running:
+def stack() -> Iterator[LocalDeployment]:
+    with local_deployment({"AllowedOrigins": ALLOWED_ORIGIN}) as running:
         yield running
 
 
 @pytest.fixture
-def client(stack: LocalStack) -> HttpClient:
+def client(stack: LocalDeployment) -> HttpClient:
     return HttpClient(stack.url)
 
 
 @pytest.fixture
-def new_client(stack: LocalStack) -> Callable[[], HttpClient]:
+def new_client(stack: LocalDeployment) -> Callable[[], HttpClient]:
     return lambda: HttpClient(stack.url)
 
 
-def dynamodb_of(stack: LocalStack) -> DynamoDBClient:
+def dynamodb_of(stack: LocalDeployment) -> DynamoDBClient:
     """A client of the stack's own AWS endpoint, to look at what the service stored."""
     client: DynamoDBClient = boto3.client(
         "dynamodb",
@@ -94,7 +94,7 @@ def dynamodb_of(stack: LocalStack) -> DynamoDBClient:
 
 
 @pytest.fixture(scope="session")
-def dynamodb(stack: LocalStack) -> DynamoDBClient:
+def dynamodb(stack: LocalDeployment) -> DynamoDBClient:
     return dynamodb_of(stack)
 
 

@@ -8,15 +8,15 @@ from collections.abc import Callable
 
 import boto3
 
-from infra.local import LocalStack
-from infra.provision import REGION
+from infra.local.deployment import LocalDeployment
+from infra.local.provision import REGION
 from tests.support.http_client import USER_ID, HttpClient, claims
 from token_service.domain.key_rings import KeyRing, parse_key_ring
 from token_service.domain.token_codecs import TokenCodec
 from token_service.domain.values import TokenUse
 
 
-def key_ring(stack: LocalStack, ring: str) -> KeyRing:
+def key_ring(stack: LocalDeployment, ring: str) -> KeyRing:
     """A ring as the stack's SSM holds it, to sign tokens the service would accept but for one claim."""
     ssm = boto3.client(
         "ssm",
@@ -29,7 +29,7 @@ def key_ring(stack: LocalStack, ring: str) -> KeyRing:
     return parse_key_ring(ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"])
 
 
-def codec(stack: LocalStack, use: TokenUse) -> TokenCodec:
+def codec(stack: LocalDeployment, use: TokenUse) -> TokenCodec:
     environment = stack.template.function_environment("IssueFunction")
     return TokenCodec(use, environment["TOKEN_ISSUER"], environment["TOKEN_AUDIENCE"])
 
@@ -41,7 +41,7 @@ def issued(new_client: Callable[[], HttpClient], user_id: str = USER_ID) -> Http
     return client
 
 
-def refused_access_tokens(stack: LocalStack, new_client: Callable[[], HttpClient]) -> dict[str, str]:
+def refused_access_tokens(stack: LocalDeployment, new_client: Callable[[], HttpClient]) -> dict[str, str]:
     """Access tokens the service must refuse, each of a live session of USER_ID: expired, signed with
     a key that is not the stack's, or a refresh token presented as an access token."""
     holder = issued(new_client)

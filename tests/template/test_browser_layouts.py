@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from samtranslator.translator.transform import transform
 
-from infra.cors import Cors
+from infra.local.cors import Cors
 from infra.template import Template
 from tests.support.handler_calls import USER_ID, call
 from tests.support.service import Service, build_service

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from infra.sam_local import resolve_for_sam_local
+from infra.local.sam_local import resolve_for_sam_local
 from infra.template import Template
 
 LAYER = "arn:aws:lambda:us-east-1:177933569100:layer:AWS-Parameters-and-Secrets-Lambda-Extension:12"

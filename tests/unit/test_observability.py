@@ -9,7 +9,7 @@ import sys
 import pytest
 from aws_lambda_powertools import Metrics
 
-from infra.events import http_api_event
+from infra.local.events import http_api_event
 from infra.template import Template
 from token_service.domain.outcomes import Outcome
 from token_service.observability import OUTCOME_METRICS, REJECTED_METRIC, count_outcome, metrics

@@ -38,7 +38,7 @@ def instances(kind: type[ServiceError]) -> list[ServiceError]:
         parameters = inspect.Signature().parameters
     if "use" not in parameters:
         return [kind("why")]
-    return [kind(use, "why") if "reason" in parameters else kind(use) for use in TokenUse]  # type: ignore[call-arg]
+    return [kind(use, "why") if "reason" in parameters else kind(use) for use in TokenUse]
 
 
 @pytest.mark.parametrize(

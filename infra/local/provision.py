@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 
-from infra import keys
+from infra.keys import rings
 from infra.template import Template
 
 if TYPE_CHECKING:
@@ -37,8 +37,8 @@ def create_table(dynamodb: DynamoDBClient, template: Template, table_name: str) 
 
 
 def create_key_rings(ssm: SSMClient, stage: str) -> None:
-    for ring in keys.RINGS:
-        keys.init(ssm, keys.ring_name(stage, ring))
+    for ring in rings.RINGS:
+        rings.init(ssm, rings.ring_name(stage, ring))
 
 
 def local_client(service: str, endpoint_url: str) -> Any:

@@ -9,142 +9,30 @@ module-level objects), their standard output captured as Lambda's is.
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import dataclasses
 import io
-import json
 import logging
 import re
-import sys
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
-from infra import demo
-from infra.cors import Cors
-from infra.events import ACCOUNT_ID, authorizer_event, http_api_event
+from infra.local import demo
+from infra.local.authorizers import LambdaAuthorizer, simple_response
+from infra.local.cors import Cors
+from infra.local.events import authorizer_event, http_api_event
+from infra.local.functions import Event, Function
+from infra.local.responses import JSON, Reply, gateway_error, lambda_reply
 
-type Event = dict[str, Any]
-type Headers = tuple[tuple[str, str], ...]
 type ReplyListener = Callable[[str, str, Reply, float], None]  # method, path, reply, milliseconds
 type RouteKey = tuple[str, str]  # method (or ANY) and path as the template declares them
 
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's quota
-JSON: Headers = (("content-type", "application/json"),)
-# What HTTP forbids in a header name and value.
-_NOT_A_TOKEN = re.compile(r"[^!#$%&'*+\-.^_`|~0-9A-Za-z]")
-_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class LambdaContext:
-    """The part of Lambda's context object handlers and Powertools read."""
-
-    function_name: str
-    invoked_function_arn: str
-    memory_limit_in_mb: int
-    aws_request_id: str
-    deadline: float  # time.monotonic() when Lambda would stop the invocation
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self.deadline - time.monotonic()) * 1000))
-
-
-@dataclass(frozen=True, slots=True)
-class Function:
-    """A function of the template: the handler Lambda would call and what its context reports."""
-
-    name: str
-    handler_path: str
-    handler: Callable[[Event, Any], Any]
-    memory_mb: int
-    timeout_seconds: int
-    region: str
-
-    def invoke(self, event: Event) -> Any:
-        arn = f"arn:aws:lambda:{self.region}:{ACCOUNT_ID}:function:{self.name}"
-        deadline = time.monotonic() + self.timeout_seconds
-        return self.handler(event, LambdaContext(self.name, arn, self.memory_mb, str(uuid.uuid4()), deadline))
-
-
-@dataclass(frozen=True, slots=True)
-class Reply:
-    status: int
-    headers: Headers
-    body: bytes
-    output: str = ""  # what the invocation wrote to standard output
-
-    @property
-    def outcome(self) -> str:
-        """The `outcome` of the last request log line (the function that answered, after any authorizer);
-        `-` without one (e.g. at LogLevel=WARNING)."""
-        outcome = "-"
-        for line in self.output.splitlines():
-            with contextlib.suppress(ValueError):
-                record = json.loads(line) if '"request"' in line else None
-                if isinstance(record, dict) and record.get("message") == "request":
-                    outcome = str(record.get("outcome", "-"))
-        return outcome
-
-
-class UnusableResponseError(ValueError):
-    """A handler answer API Gateway could not turn into HTTP (it answers 500)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Decision:
-    """A Lambda authorizer's simple response: allowed or not, and the context the route's function gets."""
-
-    allowed: bool
-    context: Mapping[str, Any]
-
-
-def simple_response(result: object) -> Decision:
-    """An authorizer's answer as API Gateway reads a simple response; anything else is its 500."""
-    if not isinstance(result, dict) or not isinstance(result.get("isAuthorized"), bool):
-        raise UnusableResponseError("a simple response is an object with a boolean isAuthorized")
-    context = result.get("context") or {}
-    if not isinstance(context, dict):
-        raise UnusableResponseError("an authorizer's context must be an object")
-    return Decision(result["isAuthorized"], context)
-
-
-class LambdaAuthorizer:
-    """A route's Lambda authorizer (payload 2.0, simple responses) and API Gateway's cache of its answers.
-
-    Answers, allowing and denying alike, are reused for `ttl_seconds` for requests whose identity
-    source (these headers) has the same values; without an identity source nothing is cached.
-    """
-
-    def __init__(self, function: Function, identity_headers: Sequence[str], ttl_seconds: int) -> None:
-        self.function = function
-        self.identity_headers = tuple(name.lower() for name in identity_headers)
-        self.ttl_seconds = ttl_seconds if self.identity_headers else 0
-        self._answers: dict[tuple[str, ...], tuple[float, Decision]] = {}
-
-    def identity(self, pairs: Sequence[tuple[str, str]]) -> tuple[str, ...] | None:
-        """The identity source's values, repeated headers joined by commas; None when one is missing or
-        empty, which API Gateway answers 401 without invoking the authorizer."""
-        values = tuple(",".join(value for key, value in pairs if key.lower() == name) for name in self.identity_headers)
-        return None if "" in values else values
-
-    def cached(self, identity: tuple[str, ...]) -> Decision | None:
-        kept = self._answers.get(identity)
-        return kept[1] if kept is not None and kept[0] > time.monotonic() else None
-
-    def remember(self, identity: tuple[str, ...], decision: Decision) -> None:
-        if self.ttl_seconds <= 0:
-            return
-        now = time.monotonic()
-        self._answers = {key: kept for key, kept in self._answers.items() if kept[0] > now}
-        self._answers[identity] = (now + self.ttl_seconds, decision)
 
 
 def path_pattern(template: str) -> tuple[re.Pattern[str], tuple[str, ...]]:
@@ -152,46 +40,6 @@ def path_pattern(template: str) -> tuple[re.Pattern[str], tuple[str, ...]]:
     pieces = re.split(r"\{([^{}/]+)\}", template)
     literals, names = pieces[::2], tuple(pieces[1::2])
     return re.compile("([^/]+)".join(re.escape(literal) for literal in literals)), names
-
-
-def gateway_error(status: int, message: str, headers: Headers = JSON) -> Reply:
-    """An answer API Gateway gives on its own, never reaching a function."""
-    return Reply(status, headers, json.dumps({"message": message}, separators=(",", ":")).encode())
-
-
-def lambda_reply(result: object) -> Reply:
-    """A handler's answer as API Gateway turns it into HTTP (payload format 2.0)."""
-    if not isinstance(result, dict) or "statusCode" not in result:
-        # Format 2.0 infers a 200 JSON answer from anything without a statusCode.
-        return Reply(200, JSON, (result if isinstance(result, str) else json.dumps(result)).encode())
-    status, headers, cookies = result["statusCode"], result.get("headers") or {}, result.get("cookies") or []
-    if not isinstance(status, int) or not 100 <= status <= 599:
-        raise UnusableResponseError(f"statusCode {status!r} is not an HTTP status")
-    if not isinstance(headers, dict) or not isinstance(cookies, list):
-        raise UnusableResponseError("headers must be an object and cookies a list")
-    pairs = [_header(name, value) for name, value in headers.items()]
-    pairs += [_header("set-cookie", cookie) for cookie in cookies]
-    return Reply(status, tuple(pairs), _body(result.get("body"), result.get("isBase64Encoded") is True))
-
-
-def _header(name: object, value: object) -> tuple[str, str]:
-    text = str(value).lower() if isinstance(value, bool) else str(value)
-    if not str(name) or _NOT_A_TOKEN.search(str(name)) or _CONTROL_CHARACTERS.search(text):
-        raise UnusableResponseError(f"{name}: {text!r} cannot be sent as a header")
-    return str(name), text
-
-
-def _body(body: object, is_base64: bool) -> bytes:
-    if body is None:
-        return b""
-    if not isinstance(body, str):
-        raise UnusableResponseError("body must be a string")
-    if not is_base64:
-        return body.encode("utf-8", "surrogatepass")
-    try:
-        return base64.b64decode(body, validate=True)
-    except ValueError as error:  # binascii.Error is one
-        raise UnusableResponseError("isBase64Encoded body is not base64") from error
 
 
 def request_headers(pairs: Iterable[tuple[str, str]], client_ip: str, port: int) -> tuple[dict[str, str], list[str]]:
@@ -208,26 +56,6 @@ def request_headers(pairs: Iterable[tuple[str, str]], client_ip: str, port: int)
     headers["x-forwarded-for"] = f"{forwarded}, {client_ip}" if forwarded else client_ip
     headers |= {"x-forwarded-port": str(port), "x-forwarded-proto": "http"}
     return headers, cookies
-
-
-class CurrentStdout:
-    """Writes wherever `sys.stdout` points at the moment, `contextlib.redirect_stdout` included."""
-
-    def write(self, text: str) -> int:
-        return sys.stdout.write(text)
-
-    def flush(self) -> None:
-        sys.stdout.flush()
-
-
-def log_to_current_stdout() -> None:
-    """Every logging handler bound to this process's stdout follows `sys.stdout` instead: Powertools'
-    Logger keeps the stdout of its import, which an invocation's redirection would not reach.
-    """
-    loggers = [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]
-    for handler in [handler for known in loggers for handler in getattr(known, "handlers", [])]:
-        if isinstance(handler, logging.StreamHandler) and handler.stream is sys.stdout:
-            handler.setStream(CurrentStdout())
 
 
 class LocalApi:

@@ -1,6 +1,6 @@
 """`sam local start-api` on the template, its functions pointed at the embedded AWS endpoint.
 
-    python -m infra.sam_local [--port 3019] [--aws-port 4566] [--stage local] [--parameter NAME=VALUE ...]
+    python -m infra.local.sam_local [--port 3019] [--aws-port 4566] [--stage local] [--parameter NAME=VALUE ...]
                               [--container-aws-host host.docker.internal] [--sam sam] [--sam-python PATH]
 
 The real SAM CLI builds the functions (x86_64 unless `--parameter Architecture=arm64`) and serves
@@ -26,22 +26,19 @@ from typing import Any, Self
 
 import yaml
 
-from infra.aws_endpoint import AwsEndpoint
-from infra.local import (
+from infra.local.aws_endpoint import AwsEndpoint
+from infra.local.banner import command, describe_authorizers, described_routes, key_rotation
+from infra.local.command import add_stack_arguments, serve_until_stopped, stack_options
+from infra.local.deployment import (
     DEFAULT_AWS_PORT,
     DEFAULT_PORT,
     DEFAULT_STAGE,
     HOST,
     LOCAL_PARAMETERS,
-    add_stack_arguments,
-    behind,
-    describe_authorizers,
-    serve_until_stopped,
     sessions_table_name,
-    stack_options,
 )
-from infra.provision import DUMMY_CREDENTIALS, REGION, SESSIONS_TABLE, provision
-from infra.serving import PortTakenError, ServerStartError, Service, listening_socket, wait_until_answers
+from infra.local.provision import DUMMY_CREDENTIALS, REGION, SESSIONS_TABLE, provision
+from infra.local.serving import PortTakenError, ServerStartError, Service, listening_socket, wait_until_answers
 from infra.template import TEMPLATE_PATH, Template
 
 ROOT = TEMPLATE_PATH.parent
@@ -136,21 +133,18 @@ class SamLocal(Service):
         )
 
     def describe(self) -> str:
-        routes = sorted(self.template.routes(), key=lambda route: route.path)
-        width = max(len(route.path) for route in routes)
         return "\n".join(
             [
                 f"token-service on sam local start-api, stage {self.stage}",
                 f"  HTTP API      {self.url}  (SAM CLI, pid {self._process.pid if self._process else '-'})",
-                *(f"    {route.method:<6} {route.path:<{width}}  {route.function}{behind(route)}" for route in routes),
+                *described_routes(self.template, handlers=False),
                 *(f"  authorizer    {described}" for described in describe_authorizers(self.template, caches=False)),
                 f"  parameters    {self._overrides()}",
                 f"  AWS endpoint  {self.aws_endpoint}  (moto: DynamoDB, SSM; region {REGION}, any credentials; "
                 f"child process, pid {self._endpoint.pid})",
                 f"    functions reach it as {self.container_aws_endpoint}",
                 f"  sessions      {self.table_name}",
-                f"    python -m infra.keys rotate --stage {self.stage} --endpoint-url {self.aws_endpoint} "
-                f"--region {REGION}",
+                command(key_rotation(self.stage, self.aws_endpoint)),
                 "Ctrl-C stops.",
             ]
         )
@@ -262,7 +256,7 @@ def remove_lambda_containers() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m infra.sam_local", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m infra.local.sam_local", description=__doc__.split("\n\n")[0])
     add_stack_arguments(parser, "sam local start-api port (env PORT)", "LogLevel=DEBUG or Architecture=arm64")
     parser.add_argument(
         "--container-aws-host",

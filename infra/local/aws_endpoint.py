@@ -1,6 +1,6 @@
 """The embedded AWS endpoint: moto's server application in a child process, served by uvicorn.
 
-    python -m infra.aws_endpoint --listener-fd N [--host-name NAME ...]   (started by `AwsEndpoint`)
+    python -m infra.local.aws_endpoint --listener-fd N [--host-name NAME ...]   (started by `AwsEndpoint`)
 
 moto runs on one worker thread (a2wsgi), so each AWS request is applied whole, one at a time, as
 DynamoDB applies a conditional write; its own process keeps it off the front's GIL. uvicorn
@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Any, Self
 from urllib.parse import urlsplit
 
-from infra.serving import ServerThread, Service, listening_socket, wait_until_answers
+from infra.local.serving import ServerThread, Service, listening_socket, wait_until_answers
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost"})
 MAX_BODY_BYTES = 32 * 1024 * 1024  # DynamoDB's largest request (a 16 MB batch) fits
 
@@ -64,7 +64,7 @@ class AwsEndpoint(Service):
                 [
                     sys.executable,
                     "-m",
-                    "infra.aws_endpoint",
+                    "infra.local.aws_endpoint",
                     f"--listener-fd={listener.fileno()}",
                     *(f"--host-name={name}" for name in self.host_names),
                 ],

@@ -1,31 +1,17 @@
-"""Create and rotate a stage's signing-key rings in SSM Parameter Store.
+"""A stage's signing-key rings in SSM Parameter Store: creating one, and rotating it safely.
 
-    python -m infra.keys init   --stage dev [--parameter NAME=VALUE ...] [--kms-key-id KEY]
-    python -m infra.keys rotate --stage dev [--parameter NAME=VALUE ...] [--ring access|refresh|both]
-    python -m infra.keys rotate --stage dev --ring refresh --immediately --force   # a leaked key
-    (each also takes --endpoint-url URL and --region REGION)
-
-Ring names, lifetimes and cache ages come from `template.yaml`: pass `--parameter` for each one
-your deployment overrides, so that this command and the functions agree. CloudFormation cannot
-create SecureString parameters, so `init` runs before the first deploy. `rotate`'s new key signs
-only once every function's cached ring has expired, so every function knows it before any token
-names it. Key values are never printed.
+`rotate`'s new key signs only once every function's cached ring has expired, so every function
+knows it before any token names it; it drops only the keys no live token can name.
 """
 
 from __future__ import annotations
 
-import argparse
 import secrets
-import sys
-import time
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-import boto3
-
-from infra.template import Template, add_parameter_option
+from infra.template import Template
 from token_service.domain.key_rings import MIN_KEY_BYTES, KeyRing, SigningKey, parse_key_ring
 from token_service.domain.token_codecs import CLOCK_SKEW_SECONDS
 
@@ -146,61 +132,3 @@ def _write(ssm: SSMClient, name: str, ring: KeyRing, read_version: int) -> None:
             theirs = ssm.get_parameter(Name=f"{name}:{version}", WithDecryption=True)["Parameter"]["Value"]
             ring = KeyRing({**parse_key_ring(theirs).keys, **ring.keys})
         read_version = written
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = _parser()
-    args = parser.parse_args(argv)
-    if args.immediately and not args.force:
-        parser.error(
-            "--immediately drops every other key of the ring: every token it signed stops working "
-            "(with the refresh ring, every user is logged out). Add --force if that is what you want."
-        )
-    try:
-        # Resources need names to resolve; the key commands read none of them.
-        parameters = {"Stage": args.stage, **dict(args.parameter)}
-        template = Template.load(parameters=parameters, resource_names={"SessionsTable": "SessionsTable"})
-    except KeyError as error:
-        parser.error(f"--parameter: {error.args[0]}")
-    ssm: SSMClient = boto3.client("ssm", endpoint_url=args.endpoint_url, region_name=args.region)
-    rings = RINGS if args.command == "init" or args.ring == "both" else (args.ring,)
-    try:
-        for ring in rings:
-            print(_run(ssm, args, policies(template)[ring]))
-    except KeysError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    return 0
-
-
-def _run(ssm: SSMClient, args: argparse.Namespace, policy: RingPolicy) -> str:
-    if args.command == "init":
-        created = init(ssm, policy.name, args.kms_key_id)
-        return f"{policy.name}: {'created' if created else 'exists, kept as it is'}"
-    now = int(time.time())
-    rotation = rotate(ssm, policy, now, immediately=args.immediately)
-    when = datetime.fromtimestamp(rotation.signs_from, UTC).isoformat()
-    return (
-        f"{policy.name}: new key {rotation.kid} signs from {when} (in {rotation.signs_from - now} s); "
-        f"kept {rotation.kept} key(s) live tokens may name, dropped {rotation.dropped}"
-    )
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m infra.keys", description=__doc__.split("\n\n")[0])
-    parser.add_argument("command", choices=("init", "rotate"))
-    parser.add_argument("--stage", required=True, help="the template's Stage parameter, e.g. dev")
-    add_parameter_option(
-        parser, "a template parameter your deployment overrides (repeatable), e.g. AccessKeyRingName=my/ring"
-    )
-    parser.add_argument("--ring", choices=(*RINGS, "both"), default="both", help="which ring to rotate")
-    parser.add_argument("--immediately", action="store_true", help="rotate: the new key signs at once (a leaked key)")
-    parser.add_argument("--force", action="store_true", help="rotate --immediately: drop every other key")
-    parser.add_argument("--kms-key-id", help="init: a customer managed KMS key for new rings (default: aws/ssm)")
-    parser.add_argument("--endpoint-url", help="an SSM endpoint other than AWS's, e.g. the local stack's")
-    parser.add_argument("--region", help="AWS region (default: from the AWS configuration)")
-    return parser
-
-
-if __name__ == "__main__":
-    sys.exit(main())

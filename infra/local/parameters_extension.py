@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from botocore.exceptions import ClientError
 
-from infra.serving import Service
+from infra.local.serving import Service
 
 if TYPE_CHECKING:
     from mypy_boto3_ssm import SSMClient

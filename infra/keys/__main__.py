@@ -1,0 +1,5 @@
+import sys
+
+from infra.keys.command import main
+
+sys.exit(main())

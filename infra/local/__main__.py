@@ -1,0 +1,5 @@
+import sys
+
+from infra.local.command import main
+
+sys.exit(main())
