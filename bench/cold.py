@@ -18,14 +18,14 @@ import subprocess  # nosec B404
 import sys
 import sysconfig
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bench.service import AUTHORIZER_MODES, REGION, Service, aws_clients, bench_template
-from bench.table import Row
-from infra.parameters_extension import ParametersExtension
+from bench.table import Row, progress
+from infra.local.parameters_extension import ParametersExtension
 
 ROUNDS = 5
 RUNTIME = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six.py")
@@ -149,7 +149,8 @@ def _runtime(directory: Path) -> Path:
     return directory
 
 
-def run(build: Path, workdir: Path, endpoint_url: str) -> list[Row]:
+def run(build: Path, workdir: Path, endpoint_url: str) -> Iterator[Row]:
+    """The timing rows once the last round is done, then each configuration's SSM calls as counted."""
     ssm, _ = aws_clients(endpoint_url)
     through_extension: list[str] = []
     ssm.meta.events.register("before-call", lambda model, **_: through_extension.append(f"ssm:{model.name}"))
@@ -157,23 +158,30 @@ def run(build: Path, workdir: Path, endpoint_url: str) -> list[Row]:
         cold = ColdStarts(build, workdir, endpoint_url, stand_in.port)
         configurations = [(pyc, extension) for pyc in (True, False) for extension in (False, True)]
         starts = [Start(name, *configuration) for name in COLD_STARTS for configuration in configurations]
-        baseline: list[float] = []
-        results: dict[Start, list[dict[str, Any]]] = {start: [] for start in starts}
-        for _ in range(ROUNDS):
-            baseline.append(cold.run(Start(BASELINE))["total_ms"])
-            for start in starts:
-                results[start].append(cold.run(start))
-        ssm_calls: dict[Start, list[str]] = {}
+        yield from _timed(cold, starts)
         for start in (start for start in starts if start.bytecode):
             through_extension.clear()
             calls = cold.run(start, count=True)["calls"] + through_extension
-            ssm_calls[start] = [call for call in calls if call.startswith("ssm:")]
+            yield _ssm_calls(start, [call for call in calls if call.startswith("ssm:")])
+
+
+def _timed(cold: ColdStarts, starts: list[Start]) -> list[Row]:
+    """Each start and the baseline once per round, so that a noisy spell hits all alike."""
+    baseline: list[float] = []
+    results: dict[Start, list[dict[str, Any]]] = {start: [] for start in starts}
+    for round_number in range(ROUNDS):
+        progress(f"cold starts, round {round_number + 1} of {ROUNDS}")
+        baseline.append(cold.run(Start(BASELINE))["total_ms"])
+        for start in starts:
+            results[start].append(cold.run(start))
     rows = [Row(str(Start(BASELINE)), "ms", baseline)]
     for start, runs in results.items():
         note = f"imports {statistics.median(run['import_ms'] for run in runs):.0f} ms"
         note += "" if runs[0]["boto3"] else "; boto3 never loaded"
         rows.append(Row(str(start), "ms", [run["total_ms"] for run in runs], baseline, "boto3 + client", note))
-    for start, calls in ssm_calls.items():
-        note = ", ".join(f"{count} {call}" for call, count in Counter(calls).items())
-        rows.append(Row(f"SSM calls per cold start: {start.name}, {start.ssm}", "calls", [len(calls)], note=note))
     return rows
+
+
+def _ssm_calls(start: Start, calls: list[str]) -> Row:
+    note = ", ".join(f"{count} {call}" for call, count in Counter(calls).items())
+    return Row(f"SSM calls per cold start: {start.name}, {start.ssm}", "calls", [len(calls)], note=note)

@@ -11,7 +11,7 @@ import time
 
 from bench.service import HEADERS, Service, aws_clients, bench_template, cookie_values
 from bench.table import Row
-from infra.events import http_api_event
+from infra.local.events import http_api_event
 
 SESSIONS = 1000
 ROUNDS = 3

@@ -1,4 +1,4 @@
-"""The local stack under wrk, beside the reference Express app under the same load in the same run.
+"""The local stack under wrk, beside the reference Express app (reference-express/) under the same load.
 
 wrk holds CONNECTIONS keep-alive connections from one thread for SECONDS; the two servers take
 turns, route by route, REPEATS times, so a noisy spell hits both alike. Our refresh chains: each
@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.prerequisites import REFERENCE, Unmet
 from bench.service import HEADERS, USER, cookie_values
 from bench.table import Row
 from infra.template import ROOT
@@ -31,7 +32,9 @@ CONNECTIONS = 16
 SECONDS = 4
 REPEATS = 3
 HOST = "127.0.0.1"
-REFERENCE = ROOT.parent / "shared" / "reference" / "seed-express"
+NEEDS_PACKAGES = "make bench needs the reference app's packages from the npm registry"
+# npm's error lines that give no reason: its error code, the failed call, where its log is.
+NPM_DETAILS = ("code ", "syscall ", "errno ", "path ", "A complete log")
 ROUTES = {"validate": ("GET", "/tokens/validate"), "issue": ("POST", "/tokens"), "refresh": ("POST", "/tokens/refresh")}
 
 FIXED = """
@@ -139,22 +142,35 @@ def _serving(name: str, command: list[str], cwd: Path, log: Path, *, rotates: bo
         process.wait(timeout=30)
 
 
-def _reference(workdir: Path) -> Path:
-    """A copy of the reference app (the shared folder may be read-only), with its packages."""
-    directory = workdir / "seed-express"
-    shutil.copytree(REFERENCE, directory)
-    if not (directory / "node_modules").is_dir():
-        npm = ["npm", "ci", "--no-audit", "--no-fund", "--silent"]
-        subprocess.run(npm, cwd=directory, check=True, capture_output=True, timeout=300)  # noqa: S603
+def prepare(workdir: Path) -> Path:
+    """A copy of the reference app in `workdir`, its packages installed there so that the clone stays
+    as it was. The bench does it first: a registry out of reach stops the run before any measuring."""
+    directory = workdir / REFERENCE.name
+    shutil.copytree(REFERENCE, directory, ignore=shutil.ignore_patterns("node_modules"))
+    npm = ["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"]
+    try:
+        subprocess.run(npm, cwd=directory, check=True, capture_output=True, text=True, timeout=300)  # noqa: S603
+    except subprocess.CalledProcessError as failed:
+        raise Unmet(f"{NEEDS_PACKAGES}: npm ci failed: {_npm_error(failed.stderr)}") from None
+    except subprocess.TimeoutExpired:
+        raise Unmet(f"{NEEDS_PACKAGES}: npm ci took over 300 s") from None
     return directory
 
 
-def run(workdir: Path) -> list[Row]:
+def _npm_error(stderr: str) -> str:
+    """npm's first error line that says what went wrong."""
+    lines = [line.removeprefix("npm error").removeprefix("npm ERR!").strip() for line in stderr.splitlines()]
+    reasons = [line for line in lines if line and not line.startswith(NPM_DETAILS)]
+    return reasons[0] if reasons else "npm printed no reason"
+
+
+def run(workdir: Path, reference: Path) -> list[Row]:
+    """Rows for each route, once every repeat is done: the servers took turns on all of them."""
     stack = [sys.executable, "-m", "infra.local", "--aws-port", "0"]
     results: dict[tuple[str, str], list[dict[str, float]]] = {}
     with (
         _serving("local stack", stack, ROOT, workdir / "stack.log", rotates=True) as ours,
-        _serving("Express", ["node", "app.js"], _reference(workdir), workdir / "express.log", rotates=False) as theirs,
+        _serving("Express", ["node", "app.js"], reference, workdir / "express.log", rotates=False) as theirs,
     ):
         for _ in range(REPEATS):
             for route in ROUTES:
@@ -162,12 +178,12 @@ def run(workdir: Path) -> list[Row]:
                     results.setdefault((server.name, route), []).append(_wrk(server, route, workdir))
     rows = []
     for route in ROUTES:
-        mine, reference = results[ours.name, route], results[theirs.name, route]
+        mine, express = results[ours.name, route], results[theirs.name, route]
         p99 = f"p99 {statistics.median(_all(mine, 'p99_ms')):.1f} ms"
-        p99 += f" (Express {statistics.median(_all(reference, 'p99_ms')):.1f})"
-        failed = f"failed {sum(_all(mine, 'failed')):.0f} (Express {sum(_all(reference, 'failed')):.0f})"
+        p99 += f" (Express {statistics.median(_all(express, 'p99_ms')):.1f})"
+        failed = f"failed {sum(_all(mine, 'failed')):.0f} (Express {sum(_all(express, 'failed')):.0f})"
         measure = f"local stack under wrk: {route}" + (", chained rotations" if route == "refresh" else "")
-        rows.append(Row(measure, "req/s", _all(mine, "rate"), _all(reference, "rate"), "Express", f"{p99}; {failed}"))
+        rows.append(Row(measure, "req/s", _all(mine, "rate"), _all(express, "rate"), "Express", f"{p99}; {failed}"))
     return rows
 
 

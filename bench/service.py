@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 
-from infra.events import authorizer_event, http_api_event
-from infra.provision import create_key_rings, create_table
+from infra.local.events import authorizer_event, http_api_event
+from infra.local.provision import create_key_rings, create_table
 from infra.template import Template
 from token_service import composition
-from token_service.aws import CLIENT_CONFIG
+from token_service.adapters.aws_clients import CLIENT_CONFIG
 from token_service.composition import Clients
 from token_service.config import Settings
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import jwt
@@ -28,7 +28,7 @@ from bench.service import (
     cookie_values,
 )
 from bench.table import Row
-from token_service.key_rings import parse_key_ring
+from token_service.domain.key_rings import parse_key_ring
 
 ROUNDS = 7
 BATCH = {
@@ -109,14 +109,13 @@ def _requests(service: Service) -> tuple[dict[str, Requests], Callable[[], objec
     return requests | {"refresh": repeated(rotate), "end_session": end_sessions}, decode
 
 
-def run() -> list[Row]:
+def run() -> Iterator[Row]:
+    """Each function's time row and AWS calls row, as its rounds end."""
     with mock_aws():
         ssm, dynamodb = aws_clients()
         service = Service(bench_template(), ssm, dynamodb)
         calls = AwsCalls(ssm, dynamodb)
         requests, decode = _requests(service)
-        times: list[Row] = []
-        counts: list[Row] = []
         measured: dict[str, list[float]] = {}
         for name, batch in BATCH.items():
             for request in requests[name](1):
@@ -130,10 +129,9 @@ def run() -> list[Row]:
                 aws.append(calls.seconds / batch * 1e6)
                 baseline.append(_per_request_us([decode] * batch) if name == "validate" else aws[-1])
             measured[name] = samples
-            times.append(_time_row(name, measured, baseline, aws))
+            yield _time_row(name, measured, baseline, aws)
             operations = ", ".join(sorted(set(calls.names))) or "none"
-            counts.append(Row(f"AWS calls per warm request: {name}", "calls", per_request, note=operations))
-    return times + counts
+            yield Row(f"AWS calls per warm request: {name}", "calls", per_request, note=operations)
 
 
 def _time_row(name: str, measured: dict[str, list[float]], baseline: list[float], aws: list[float]) -> Row:
