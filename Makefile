@@ -20,7 +20,7 @@ help:
 	@echo "make run    the service on http://127.0.0.1:$(PORT) with an embedded AWS endpoint (PORT overrides)"
 	@echo "make test   lint, types, unit and integration tests"
 	@echo "make check-template   sam validate (lint and transform), checkov, the transform under every switch, a sam build"
-	@echo "make bench  cold starts, warm handlers, AWS calls, package size, the local stack beside Express (needs node)"
+	@echo "make bench  cold starts, warm handlers, AWS calls, package size, the local stack beside Express (needs node, npm, wrk)"
 	@echo "make sam-local / make test-sam-local   sam local start-api against the embedded AWS endpoint (needs Docker)"
 
 # uv itself lives in the project so that nothing outside it has to be installed first.
